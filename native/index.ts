@@ -1,0 +1,447 @@
+/**
+ * minifo's FUSE 3 low-level binding (libfuse3 inode API, N-API addon in native/src/).
+ *
+ * The C side does marshalling and the data path only: read/write/flush/fsync/ftruncate/fallocate/
+ * release run on the FUSE threads against the file descriptors the engine hands over in open/create
+ * replies. Every other request is posted to the JS thread, to the engine's {@link FuseOps}, and may be
+ * answered later and in any order (there is no timeout). The engine owns the inode table: nodeids,
+ * lookup counts (see `forget`) and every decision.
+ *
+ * Never touch a mount from the process that serves it (the kernel would wait for this very thread).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { constants as osConstants } from 'node:os';
+
+/** Who made a request (from the FUSE request context). */
+export interface Caller { uid: number; gid: number; pid: number; umask: number }
+
+/** A timestamp: nanoseconds since the epoch (negative allowed), or 'now' (UTIME_NOW). */
+export type TimeSpec = bigint | 'now';
+
+/**
+ * Attributes of an inode. A Node BigIntStats (`fs.lstatSync(p, { bigint: true })`) is accepted as is:
+ * properties are read by name. `ino` is what stat(2) shows as st_ino (it need not equal the nodeid).
+ */
+export interface AttrIn {
+  ino: bigint; mode: bigint | number; nlink: bigint | number; uid: bigint | number; gid: bigint | number;
+  rdev: bigint | number; size: bigint | number; blksize: bigint | number; blocks: bigint | number;
+  atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint;
+}
+
+/**
+ * A directory entry reply (lookup, mkdir, ...). Each positive reply the kernel takes counts one lookup
+ * of `nodeid`, undone later by `forget`. nodeid 0 = negative entry: ENOENT cached for entryTimeout
+ * (attr may then be omitted). Timeouts are seconds and default to the mount's.
+ */
+export interface Entry { nodeid: number; attr: AttrIn; generation?: number; entryTimeout?: number; attrTimeout?: number }
+
+/**
+ * An open/create reply. `fd` is handed over to the binding (it closes it on release; do not close it).
+ * `ino` is the st_ino the C side reports after an ftruncate. With `extents` the file is the
+ * concatenation of these runs of `fd` (image-backed, read-only: writes get EBADF); reads past their
+ * total length are EOF.
+ */
+export interface OpenReply {
+  fd: number; ino: bigint; extents?: { offset: number; length: number }[];
+  keepCache?: boolean; directIo?: boolean;
+  /**
+   * Addition to the brief: called synchronously with the fh the binding allocated for this open, right
+   * after the reply went to the kernel and before any `release(nodeid, fh)` for it can arrive. This is
+   * how the engine learns fhs for `retarget`/`dupHandleFd`. When the kernel did not take the reply (the
+   * open was interrupted) `onOpen` is still called, then `release` follows (and for create, `forget`).
+   */
+  onOpen?(fh: number): void;
+}
+
+/** setattr changes; an absent field is not changed. */
+export interface SetAttr { mode?: number; uid?: number; gid?: number; size?: number; atime?: TimeSpec; mtime?: TimeSpec }
+
+/** A readdirplus entry; `off` is the offset of the NEXT entry (what the next readdirplus gets). */
+export interface DirEntryPlus { name: Buffer; off: number; entry: Entry }
+
+/** A readdir entry; `off` is the offset of the NEXT entry. `mode` only needs the S_IFMT bits. */
+export interface DirEntry { name: Buffer; off: number; ino: bigint; mode: number }
+
+export interface StatFs {
+  bsize: number; frsize: number; blocks: number; bfree: number; bavail: number;
+  files: number; ffree: number; favail: number; namemax: number;
+}
+
+type Maybe<T> = Promise<T> | T;
+
+/**
+ * The engine. Every method may throw or reject with an FsError or any Error whose `.code` is an errno
+ * name ('ENOENT'); the wrapper replies with that errno. Other errors reply EIO and are printed to
+ * stderr with their stack. Notifications (forget, release, releasedir, init) expect no reply; errors
+ * they throw are printed.
+ */
+export interface FuseOps {
+  /** Called once the kernel's INIT handshake arrived. */
+  init?(): void;
+  lookup(c: Caller, parent: number, name: Buffer): Maybe<Entry>;
+  /** Drops `nlookup` lookups of a nodeid (also for forget_multi and readdirplus entries that did not fit). */
+  forget(nodeid: number, nlookup: number): void;
+  /** `fh` is set when the kernel asks through an open file (fgetattr). */
+  getattr(c: Caller, nodeid: number, fh: number | undefined): Maybe<AttrIn>;
+  /** Not called for a pure ftruncate through an open handle: C does that on the handle's fd. */
+  setattr(c: Caller, nodeid: number, set: SetAttr, fh: number | undefined): Maybe<AttrIn>;
+  readlink(c: Caller, nodeid: number): Maybe<Buffer>;
+  mknod(c: Caller, parent: number, name: Buffer, mode: number, rdev: number): Maybe<Entry>;
+  mkdir(c: Caller, parent: number, name: Buffer, mode: number): Maybe<Entry>;
+  unlink(c: Caller, parent: number, name: Buffer): Maybe<void>;
+  rmdir(c: Caller, parent: number, name: Buffer): Maybe<void>;
+  symlink(c: Caller, target: Buffer, parent: number, name: Buffer): Maybe<Entry>;
+  /** flags: RENAME_NOREPLACE / RENAME_EXCHANGE bits. */
+  rename(c: Caller, parent: number, name: Buffer, newParent: number, newName: Buffer, flags: number): Maybe<void>;
+  link(c: Caller, nodeid: number, newParent: number, newName: Buffer): Maybe<Entry>;
+  open(c: Caller, nodeid: number, flags: number): Maybe<OpenReply>;
+  create(c: Caller, parent: number, name: Buffer, mode: number, flags: number): Maybe<{ entry: Entry; open: OpenReply }>;
+  /** Notification after C closed the handle's fd (the kernel's last close of that open file). */
+  release(nodeid: number, fh: number): void;
+  /** `fh` is the engine's own directory handle, opaque to C. */
+  opendir(c: Caller, nodeid: number, flags: number): Maybe<{ fh: number; cacheDir?: boolean; keepCache?: boolean }>;
+  /** Entries from `offset` on; more than fit is fine (the rest is dropped). */
+  readdir(c: Caller, nodeid: number, fh: number, offset: number): Maybe<DirEntry[]>;
+  /**
+   * Entries from `offset` on. Each returned entry with a nonzero nodeid counts one lookup; the wrapper
+   * calls `forget(nodeid, 1)` for every one the kernel did not take (did not fit). Never return '.'
+   * or '..' here (the kernel would count lookups of them too).
+   */
+  readdirplus(c: Caller, nodeid: number, fh: number, offset: number): Maybe<DirEntryPlus[]>;
+  /** Notification (the kernel already got its reply). */
+  releasedir(nodeid: number, fh: number): void;
+  fsyncdir(c: Caller, nodeid: number, fh: number, datasync: boolean): Maybe<void>;
+  statfs(c: Caller, nodeid: number): Maybe<StatFs>;
+  setxattr(c: Caller, nodeid: number, name: Buffer, value: Buffer, flags: number): Maybe<void>;
+  /** Return the whole value: the wrapper answers size probes and ERANGE itself. */
+  getxattr(c: Caller, nodeid: number, name: Buffer): Maybe<Buffer>;
+  /** Return the names: the wrapper joins them with NULs and answers size probes and ERANGE. */
+  listxattr(c: Caller, nodeid: number): Maybe<Buffer[]>;
+  removexattr(c: Caller, nodeid: number, name: Buffer): Maybe<void>;
+  access(c: Caller, nodeid: number, mask: number): Maybe<void>;
+}
+
+export interface MountOptions {
+  /** Shown as the mount source in /proc/self/mountinfo (commas and backslashes are escaped here). */
+  fsname: string;
+  /** 'minifo' -> fstype fuse.minifo. */
+  subtype: string;
+  allowOther?: boolean;
+  /** Let the kernel check permissions from the attrs (default true). */
+  defaultPermissions?: boolean;
+  readOnly?: boolean;
+  /** FUSE_CAP_WRITEBACK_CACHE (default off). */
+  writebackCache?: boolean;
+  /** More -o options, e.g. 'noatime', 'nodev', 'nosuid'. */
+  extraOptions?: string[];
+  /** Seconds (float): defaults for entry replies and the timeout of attr replies. */
+  entryTimeout: number;
+  attrTimeout: number;
+  /** libfuse's debug output on stderr. */
+  debug?: boolean;
+}
+
+export interface Session {
+  readonly mountpoint: string;
+  /**
+   * Points an open handle at new storage (copy-up): under the handle's write lock the old fd is
+   * closed and replaced by `fd` (ownership passes to the binding), with `extents` or as a plain file.
+   * Throws (keeping `fd` yours) for an unknown fh.
+   */
+  retarget(fh: number, fd: number, extents?: { offset: number; length: number }[]): void;
+  /** dup() of the handle's current fd: yours to fstat/fchmod and close. */
+  dupHandleFd(fh: number): number;
+  /** Drops the kernel's dentry `name` in `parent` (runs on a notifier thread; not cached = ok). */
+  invalidateEntry(parent: number, name: Buffer): Promise<void>;
+  /** Drops cached attrs and data pages [offset, offset+length) (length 0 = to the end) of a nodeid. */
+  invalidateInode(nodeid: number, offset?: number, length?: number): Promise<void>;
+  /** Lazily unmounts; resolves when the loop has ended (open files elsewhere may delay that). */
+  unmount(): Promise<void>;
+  /** Resolves when the loop ends for any reason (e.g. `fusermount3 -u` from outside). */
+  readonly closed: Promise<void>;
+}
+
+interface Addon {
+  mount(mountpoint: string, argv: string[], opts: { entryTimeout: number; attrTimeout: number; writebackCache: boolean },
+    dispatch: (...args: any[]) => void): unknown;
+  unmount(h: unknown): void;
+  replyErr(h: unknown, id: number, errno: number): boolean;
+  replyEntry(h: unknown, id: number, entry: Entry): boolean;
+  replyAttr(h: unknown, id: number, attr: AttrIn, timeout?: number): boolean;
+  replyBuf(h: unknown, id: number, data: Buffer): boolean;
+  replyOpen(h: unknown, id: number, open: OpenReply): number;
+  replyCreate(h: unknown, id: number, entry: Entry, open: OpenReply): number;
+  replyOpendir(h: unknown, id: number, fh: number, cacheDir?: boolean, keepCache?: boolean): boolean;
+  replyReaddir(h: unknown, id: number, entries: (DirEntry | DirEntryPlus)[]): number;
+  replyStatfs(h: unknown, id: number, st: StatFs): boolean;
+  retarget(h: unknown, fh: number, fd: number, extents?: { offset: number; length: number }[]): void;
+  dupHandleFd(h: unknown, fh: number): number;
+  invalidateEntry(h: unknown, parent: number, name: Buffer): Promise<void>;
+  invalidateInode(h: unknown, nodeid: number, offset?: number, length?: number): Promise<void>;
+  debugStats(h: unknown): { writeRequests: number; maxWriteSize: number; openHandles: number };
+  sys: typeof sys;
+}
+
+const ADDON_PATH = path.join(__dirname, '../../native/build/Release/minifo_fuse.node');
+
+function loadAddon(): Addon {
+  if (!fs.existsSync(ADDON_PATH)) {
+    throw new Error("minifo's native addon is not built: run npm ci (needs libfuse3-dev, python3, make, g++)");
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require(ADDON_PATH) as Addon;
+}
+
+let addonCache: Addon | undefined;
+function addon(): Addon {
+  return (addonCache ??= loadAddon());
+}
+
+const EIO = osConstants.errno.EIO;
+
+function errnoFrom(error: unknown): number | undefined {
+  const e = error as { code?: unknown; errno?: unknown } | null;
+  if (e && typeof e.code === 'string' && e.code in osConstants.errno) {
+    return osConstants.errno[e.code as keyof typeof osConstants.errno];
+  }
+  return undefined;
+}
+
+function isThenable<T>(v: unknown): v is PromiseLike<T> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function escapeOpt(s: string): string {
+  return s.replace(/[\\,]/g, (ch) => '\\' + ch);
+}
+
+function onPath(cmd: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    try {
+      fs.accessSync(path.join(dir, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      /* next */
+    }
+  }
+  return false;
+}
+
+/**
+ * Mounts `ops` at `mountpoint` and starts the FUSE loop thread. The mount is live when this returns.
+ * Throws a one-line Error when /dev/fuse is missing, when fusermount3 is needed and missing, or when
+ * the mount fails (with libfuse's reason).
+ */
+export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): Session {
+  let dev: fs.Stats | undefined;
+  try {
+    dev = fs.statSync('/dev/fuse');
+  } catch {
+    dev = undefined;
+  }
+  if (!dev || !dev.isCharacterDevice()) {
+    throw new Error('/dev/fuse is missing: install fuse3 and load the fuse module (modprobe fuse)');
+  }
+  if (process.geteuid?.() !== 0 && !onPath('fusermount3')) {
+    throw new Error('fusermount3 not found: apt-get install fuse3');
+  }
+  const native = addon();
+
+  const mo = [`fsname=${escapeOpt(options.fsname)}`, `subtype=${escapeOpt(options.subtype)}`, 'max_read=1048576'];
+  if (options.defaultPermissions !== false) mo.push('default_permissions');
+  if (options.allowOther) mo.push('allow_other');
+  if (options.readOnly) mo.push('ro');
+  for (const o of options.extraOptions ?? []) mo.push(o);
+  const argv = ['minifo', '-o', mo.join(',')];
+  if (options.debug) argv.push('-d');
+
+  let handle: unknown;
+  let isClosed = false;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+
+  const report = (what: string, error: unknown): void => {
+    const e = error as { stack?: unknown } | null;
+    process.stderr.write(`minifo: ${what}: ${e && typeof e.stack === 'string' ? e.stack : String(error)}\n`);
+  };
+
+  const fail = (id: number, op: string, error: unknown): void => {
+    let errno = errnoFrom(error);
+    if (errno === undefined) {
+      report(`${op} failed`, error);
+      errno = EIO;
+    }
+    if (isClosed) return;
+    try {
+      native.replyErr(handle, id, errno);
+    } catch (e) {
+      if (!isClosed) report(`${op}: reply failed`, e);
+    }
+  };
+
+  /** Runs an op and hands its value to `reply`; errors (thrown, rejected, or a bad reply) -> errno. */
+  const run = <T>(id: number, op: string, call: () => Maybe<T>, reply: (v: T) => void): void => {
+    const deliver = (v: T): void => {
+      if (isClosed) return;
+      try {
+        reply(v);
+      } catch (e) {
+        // a malformed reply (or the request vanished): answer EIO if it is still pending
+        fail(id, op, Object.assign(new Error(`bad ${op} reply: ${(e as Error)?.message ?? e}`), { cause: e }));
+      }
+    };
+    let r: Maybe<T>;
+    try {
+      r = call();
+    } catch (e) {
+      fail(id, op, e);
+      return;
+    }
+    if (isThenable<T>(r)) r.then(deliver, (e) => fail(id, op, e));
+    else deliver(r);
+  };
+
+  const notify = (what: string, fn: () => void): void => {
+    try {
+      fn();
+    } catch (e) {
+      report(`${what} failed`, e);
+    }
+  };
+
+  /** r = the fh, negative when the kernel did not take the reply (release/forget are then queued). */
+  const opened = (open: OpenReply, r: number): void => {
+    const fh = Math.abs(r);
+    if (open.onOpen) notify('onOpen', () => open.onOpen!(fh));
+  };
+
+  const dispatch = (op: string, id: number, c: Caller, a?: any, b?: any, d?: any, e?: any, f?: any): void => {
+    const h = handle;
+    switch (op) {
+      case 'init': return notify('init', () => ops.init?.());
+      case 'forget': return notify('forget', () => ops.forget(a, b));
+      case 'release': return notify('release', () => ops.release(a, b));
+      case 'releasedir': return notify('releasedir', () => ops.releasedir(a, b));
+      case 'closed':
+        isClosed = true;
+        resolveClosed();
+        return;
+      case 'lookup': return run(id, op, () => ops.lookup(c, a, b), (v) => { if (!native.replyEntry(h, id, v) && v.nodeid) ops.forget(v.nodeid, 1); });
+      case 'getattr': return run(id, op, () => ops.getattr(c, a, b), (v) => { native.replyAttr(h, id, v); });
+      case 'setattr': return run(id, op, () => ops.setattr(c, a, b, d), (v) => { native.replyAttr(h, id, v); });
+      case 'readlink': return run(id, op, () => ops.readlink(c, a), (v) => { native.replyBuf(h, id, v); });
+      case 'mknod': return run(id, op, () => ops.mknod(c, a, b, d, e), (v) => entryReply(v));
+      case 'mkdir': return run(id, op, () => ops.mkdir(c, a, b, d), (v) => entryReply(v));
+      case 'symlink': return run(id, op, () => ops.symlink(c, a, b, d), (v) => entryReply(v));
+      case 'link': return run(id, op, () => ops.link(c, a, b, d), (v) => entryReply(v));
+      case 'unlink': return run(id, op, () => ops.unlink(c, a, b), () => { native.replyErr(h, id, 0); });
+      case 'rmdir': return run(id, op, () => ops.rmdir(c, a, b), () => { native.replyErr(h, id, 0); });
+      case 'rename': return run(id, op, () => ops.rename(c, a, b, d, e, f), () => { native.replyErr(h, id, 0); });
+      case 'open':
+        return run(id, op, () => ops.open(c, a, b), (v) => opened(v, native.replyOpen(h, id, v)));
+      case 'create':
+        return run(id, op, () => ops.create(c, a, b, d, e), (v) => opened(v.open, native.replyCreate(h, id, v.entry, v.open)));
+      case 'opendir':
+        return run(id, op, () => ops.opendir(c, a, b), (v) => {
+          if (!native.replyOpendir(h, id, v.fh, v.cacheDir, v.keepCache)) notify('releasedir', () => ops.releasedir(a, v.fh));
+        });
+      case 'readdir': return run(id, op, () => ops.readdir(c, a, b, d), (v) => { native.replyReaddir(h, id, v); });
+      case 'readdirplus':
+        return run(id, op, () => ops.readdirplus(c, a, b, d), (v) => {
+          let fitted = 0;
+          try {
+            fitted = native.replyReaddir(h, id, v);
+          } finally {
+            for (let i = fitted; i < v.length; i++) {
+              const n = v[i]!.entry?.nodeid;
+              if (n) notify('forget', () => ops.forget(n, 1));
+            }
+          }
+        });
+      case 'fsyncdir': return run(id, op, () => ops.fsyncdir(c, a, b, d), () => { native.replyErr(h, id, 0); });
+      case 'statfs': return run(id, op, () => ops.statfs(c, a), (v) => { native.replyStatfs(h, id, v); });
+      case 'setxattr': return run(id, op, () => ops.setxattr(c, a, b, d, e), () => { native.replyErr(h, id, 0); });
+      case 'getxattr': return run(id, op, () => ops.getxattr(c, a, b), (v) => { native.replyBuf(h, id, v); });
+      case 'listxattr':
+        return run(id, op, () => ops.listxattr(c, a), (v) => {
+          native.replyBuf(h, id, Buffer.concat(v.flatMap((n) => [n, Buffer.alloc(1)])));
+        });
+      case 'removexattr': return run(id, op, () => ops.removexattr(c, a, b), () => { native.replyErr(h, id, 0); });
+      case 'access': return run(id, op, () => ops.access(c, a, b), () => { native.replyErr(h, id, 0); });
+      default:
+        fail(id, op, new Error(`unknown FUSE op ${op}`));
+    }
+
+    function entryReply(v: Entry): void {
+      if (!native.replyEntry(h, id, v) && v.nodeid) notify('forget', () => ops.forget(v.nodeid, 1));
+    }
+  };
+
+  handle = native.mount(mountpoint, argv, {
+    entryTimeout: options.entryTimeout,
+    attrTimeout: options.attrTimeout,
+    writebackCache: options.writebackCache === true,
+  }, dispatch);
+
+  const session: Session & { debugStats(): { writeRequests: number; maxWriteSize: number; openHandles: number } } = {
+    mountpoint,
+    closed,
+    retarget: (fh, fd, extents) => native.retarget(handle, fh, fd, extents),
+    dupHandleFd: (fh) => native.dupHandleFd(handle, fh),
+    invalidateEntry: (parent, name) => native.invalidateEntry(handle, parent, name),
+    invalidateInode: (nodeid, offset, length) => native.invalidateInode(handle, nodeid, offset, length),
+    unmount: () => {
+      if (!isClosed) native.unmount(handle);
+      return closed;
+    },
+    /** Internal (tests): counters of the C data path. */
+    debugStats: () => native.debugStats(handle),
+  };
+  return session;
+}
+
+type PathLike = string | Buffer;
+type Name = string | Buffer;
+
+/**
+ * Small syscalls Node lacks. Sync unless noted. Paths: string | Buffer (Buffer = raw bytes).
+ * Errors are thrown like Node's: Error with .code ('ENOENT'), .errno (negative), .syscall, .path.
+ */
+export interface Sys {
+  lgetxattr(path: PathLike, name: Name): Buffer;
+  lsetxattr(path: PathLike, name: Name, value: Buffer, flags: number): void;
+  llistxattr(path: PathLike): Buffer[];
+  lremovexattr(path: PathLike, name: Name): void;
+  fgetxattr(fd: number, name: Name): Buffer;
+  fsetxattr(fd: number, name: Name, value: Buffer, flags: number): void;
+  flistxattr(fd: number): Buffer[];
+  fremovexattr(fd: number, name: Name): void;
+  /** undefined = UTIME_OMIT; paths do not follow symlinks (AT_SYMLINK_NOFOLLOW). */
+  utimens(pathOrFd: PathLike | number, atime: TimeSpec | undefined, mtime: TimeSpec | undefined): void;
+  mknod(path: PathLike, mode: number, rdev: number): void;
+  /** flags: RENAME_NOREPLACE=1, RENAME_EXCHANGE=2. */
+  renameat2(oldPath: PathLike, newPath: PathLike, flags: number): void;
+  /**
+   * Copies `length` bytes on the libuv pool, leaving the source's holes as holes in dst (which the
+   * caller has ftruncated to size); copy_file_range, else pread/pwrite. Stops early at source EOF.
+   */
+  copyData(srcFd: number, srcOffset: number, dstFd: number, dstOffset: number, length: number): Promise<void>;
+  /**
+   * Addition to the brief (the engine's storage lock): flock(2). Returns false when LOCK_NB was given and
+   * another open file holds a conflicting lock; throws other errors.
+   */
+  flock(fd: number, operation: number): boolean;
+  constants: {
+    RENAME_NOREPLACE: number; RENAME_EXCHANGE: number; XATTR_CREATE: number; XATTR_REPLACE: number;
+    LOCK_SH: number; LOCK_EX: number; LOCK_NB: number; LOCK_UN: number;
+  };
+}
+
+/** Loaded on first use, so importing this module never fails when the addon is missing. */
+export const sys: Sys = new Proxy({} as Sys, {
+  get(_target, prop) {
+    return (addon().sys as unknown as Record<string | symbol, unknown>)[prop];
+  },
+});

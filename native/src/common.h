@@ -1,0 +1,170 @@
+/* minifo_fuse: shared declarations of the FUSE 3 low-level N-API binding. */
+#ifndef MINIFO_COMMON_H
+#define MINIFO_COMMON_H
+
+#define FUSE_USE_VERSION 314
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <fuse_lowlevel.h>
+#include <node_api.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/* ---- napi helpers (napi_util.c) ---- */
+#define NAPI_OK(env, call)                                                      \
+  do {                                                                          \
+    if ((call) != napi_ok) { napi_throw_last(env, #call); return NULL; }        \
+  } while (0)
+
+void napi_throw_last(napi_env env, const char *what);
+napi_value throw_msg(napi_env env, const char *code, const char *msg);
+/* Throws a Node-style system error: message "CODE: strerror, syscall 'path'",
+ * .code, .errno (negative), .syscall, .path (when path is not NULL). */
+napi_value throw_errno(napi_env env, int err, const char *syscall, napi_value path);
+napi_value js_undefined(napi_env env);
+napi_value js_bool(napi_env env, bool v);
+napi_value js_num(napi_env env, double v);
+napi_value js_i64(napi_env env, int64_t v);
+napi_value js_bigint_u64(napi_env env, uint64_t v);
+napi_value js_buffer(napi_env env, const void *data, size_t len);
+bool is_nullish(napi_env env, napi_value v);
+/* Reads a bigint or number as int64; false (and throws) when it is neither. */
+bool get_i64(napi_env env, napi_value v, const char *what, int64_t *out);
+bool get_u32(napi_env env, napi_value v, const char *what, uint32_t *out);
+bool get_prop(napi_env env, napi_value obj, const char *name, napi_value *out);
+/* Optional property: *present=false when undefined/null. */
+bool get_prop_i64(napi_env env, napi_value obj, const char *name, bool required, int64_t *out, bool *present);
+bool get_prop_double(napi_env env, napi_value obj, const char *name, double *out, bool *present);
+bool get_prop_bool(napi_env env, napi_value obj, const char *name, bool *out);
+/* A malloc'ed NUL-terminated copy of a string or Buffer argument (raw bytes). */
+char *get_path(napi_env env, napi_value v, const char *what, size_t *len);
+/* Borrowed pointer into a Buffer argument. */
+bool get_buffer(napi_env env, napi_value v, const char *what, void **data, size_t *len);
+/* Reads {offset,length}[] into a malloc'ed array (count may be 0 -> NULL). */
+struct extent { off_t off; off_t len; };
+bool get_extents(napi_env env, napi_value v, struct extent **out, size_t *count);
+/* Fills a struct stat from an AttrIn-like object (BigIntStats accepted). */
+bool get_attr(napi_env env, napi_value v, struct stat *st);
+void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
+
+/* ---- file handles (ops.c) ---- */
+struct handle {
+  uint64_t fh;
+  uint64_t ino;          /* st_ino reported by the C-side ftruncate reply */
+  fuse_ino_t nodeid;
+  int fd;
+  struct extent *ext;    /* NULL: plain file */
+  size_t next;
+  off_t ext_total;
+  pthread_rwlock_t lock; /* read: data path; write: retarget */
+  int refs;              /* table ref + users (under session->hlock) */
+  struct handle *hnext;  /* hash chain */
+};
+
+/* ---- pending requests ---- */
+struct pending {
+  uint64_t id;
+  fuse_req_t req;
+  int op;
+  size_t size;                /* getxattr/listxattr/readdir size */
+  fuse_ino_t ino;
+  struct fuse_file_info fi;   /* copy, for open/create/opendir replies */
+  struct pending *pnext;
+};
+
+#define HBUCKETS 1024
+#define PBUCKETS 1024
+
+struct notify_job;
+
+struct session {
+  struct fuse_session *se;
+  char *mountpoint;
+  double entry_timeout, attr_timeout;
+  bool writeback;
+  pthread_t loop_thread;
+  napi_threadsafe_function tsfn;
+  napi_ref self_ref;          /* keeps the JS session object of the wrapper alive */
+
+  pthread_mutex_t plock;
+  struct pending *pending[PBUCKETS];
+  uint64_t next_id;
+
+  pthread_mutex_t hlock;
+  struct handle *handles[HBUCKETS];
+  uint64_t next_fh;
+
+  /* notifier thread */
+  pthread_t notify_thread;
+  pthread_mutex_t nlock;
+  pthread_cond_t ncond;
+  struct notify_job *nhead, *ntail;
+  bool nstop;
+
+  /* unmount */
+  pthread_mutex_t ulock;
+  bool unmount_started;
+  bool unmount_thread_live;
+  pthread_t unmount_thread;
+
+  volatile int closed;        /* loop ended and cleaned up (JS thread only) */
+  napi_deferred closed_deferred;
+  napi_ref closed_promise;
+
+  /* debug counters */
+  uint64_t write_requests, max_write_seen;
+  pthread_mutex_t slock;
+};
+
+/* messages posted to JS through the threadsafe function */
+enum msg_kind {
+  M_REQUEST = 1, M_FORGET, M_RELEASE, M_RELEASEDIR, M_NOTIFY_DONE, M_CLOSED, M_INIT
+};
+
+enum op_code {
+  OP_LOOKUP = 1, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR, OP_UNLINK,
+  OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_CREATE, OP_OPENDIR, OP_READDIR,
+  OP_READDIRPLUS, OP_FSYNCDIR, OP_STATFS, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR,
+  OP_REMOVEXATTR, OP_ACCESS
+};
+
+struct msg {
+  int kind;
+  int op;
+  uint64_t id;
+  struct fuse_ctx ctx;
+  uint64_t ino, ino2, fh;
+  bool has_fh;
+  char *name, *name2;
+  size_t name_len, name2_len;
+  void *value;
+  size_t value_len;
+  int64_t a, b, c;
+  struct stat attr;
+  int to_set;
+  napi_deferred deferred;
+  int result;
+};
+
+/* session.c */
+void post_msg(struct session *s, struct msg *m);
+uint64_t pending_add(struct session *s, fuse_req_t req, int op, fuse_ino_t ino, size_t size,
+                     const struct fuse_file_info *fi);
+extern const struct fuse_lowlevel_ops minifo_ops;
+napi_value init_session_api(napi_env env, napi_value exports);
+
+/* ops.c */
+struct handle *handle_new(struct session *s, int fd, uint64_t ino, fuse_ino_t nodeid,
+                          struct extent *ext, size_t next);
+struct handle *handle_get(struct session *s, uint64_t fh);
+void handle_put(struct session *s, struct handle *h);
+struct handle *handle_remove(struct session *s, uint64_t fh);
+void handles_close_all(struct session *s);
+
+/* sys.c */
+napi_value init_sys(napi_env env, napi_value exports);
+
+#endif

@@ -1,0 +1,499 @@
+/* FUSE low-level operations: metadata requests are forwarded to JS, the data
+ * path (read/write/flush/fsync/ftruncate/fallocate/release) runs here in C. */
+#define _GNU_SOURCE
+#include "common.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static inline struct session *S(fuse_req_t req) { return fuse_req_userdata(req); }
+
+/* ---------------------------------------------------------------- handles */
+
+struct handle *handle_new(struct session *s, int fd, uint64_t ino, fuse_ino_t nodeid,
+                          struct extent *ext, size_t next) {
+  struct handle *h = calloc(1, sizeof *h);
+  h->fd = fd;
+  h->ino = ino;
+  h->nodeid = nodeid;
+  h->ext = ext;
+  h->next = next;
+  for (size_t i = 0; i < next; i++) h->ext_total += ext[i].len;
+  pthread_rwlock_init(&h->lock, NULL);
+  h->refs = 1;
+  pthread_mutex_lock(&s->hlock);
+  h->fh = ++s->next_fh;
+  struct handle **b = &s->handles[h->fh % HBUCKETS];
+  h->hnext = *b;
+  *b = h;
+  pthread_mutex_unlock(&s->hlock);
+  return h;
+}
+
+struct handle *handle_get(struct session *s, uint64_t fh) {
+  pthread_mutex_lock(&s->hlock);
+  struct handle *h = s->handles[fh % HBUCKETS];
+  while (h && h->fh != fh) h = h->hnext;
+  if (h) h->refs++;
+  pthread_mutex_unlock(&s->hlock);
+  return h;
+}
+
+static void handle_free(struct handle *h) {
+  if (h->fd >= 0) close(h->fd);
+  free(h->ext);
+  pthread_rwlock_destroy(&h->lock);
+  free(h);
+}
+
+void handle_put(struct session *s, struct handle *h) {
+  pthread_mutex_lock(&s->hlock);
+  int left = --h->refs;
+  pthread_mutex_unlock(&s->hlock);
+  if (left == 0) handle_free(h);
+}
+
+/* Unlinks fh from the table; the caller inherits the table's reference. */
+struct handle *handle_remove(struct session *s, uint64_t fh) {
+  pthread_mutex_lock(&s->hlock);
+  struct handle **p = &s->handles[fh % HBUCKETS];
+  while (*p && (*p)->fh != fh) p = &(*p)->hnext;
+  struct handle *h = *p;
+  if (h) *p = h->hnext;
+  pthread_mutex_unlock(&s->hlock);
+  return h;
+}
+
+void handles_close_all(struct session *s) {
+  for (size_t i = 0; i < HBUCKETS; i++) {
+    pthread_mutex_lock(&s->hlock);
+    struct handle *h = s->handles[i];
+    s->handles[i] = NULL;
+    pthread_mutex_unlock(&s->hlock);
+    while (h) {
+      struct handle *n = h->hnext;
+      handle_put(s, h);
+      h = n;
+    }
+  }
+}
+
+/* ------------------------------------------------------- forwarding to JS */
+
+static char *dupn(const char *p, size_t *len) {
+  size_t n = strlen(p);
+  char *c = malloc(n + 1);
+  memcpy(c, p, n + 1);
+  *len = n;
+  return c;
+}
+
+static struct msg *req_msg(fuse_req_t req, int op, fuse_ino_t ino, size_t size,
+                           const struct fuse_file_info *fi) {
+  struct msg *m = calloc(1, sizeof *m);
+  m->kind = M_REQUEST;
+  m->op = op;
+  m->ino = ino;
+  m->ctx = *fuse_req_ctx(req);
+  if (fi) {
+    m->has_fh = true;
+    m->fh = fi->fh;
+  }
+  m->id = pending_add(S(req), req, op, ino, size, fi);
+  return m;
+}
+
+static void send_msg(fuse_req_t req, struct msg *m) { post_msg(S(req), m); }
+
+static void fwd_name(fuse_req_t req, int op, fuse_ino_t parent, const char *name) {
+  struct msg *m = req_msg(req, op, parent, 0, NULL);
+  m->name = dupn(name, &m->name_len);
+  send_msg(req, m);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn) {
+  struct session *s = userdata;
+  conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_CACHE_SYMLINKS |
+                FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ | FUSE_CAP_AUTO_INVAL_DATA |
+                FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+  if (s->writeback) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+  else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  conn->want &= ~(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS |
+                  FUSE_CAP_DONT_MASK);
+#ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
+  conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV_V2;
+#endif
+  conn->want &= conn->capable;
+  conn->max_write = 1u << 20;
+  conn->max_read = 1u << 20; /* must equal the -o max_read the wrapper passes */
+  struct msg *m = calloc(1, sizeof *m);
+  m->kind = M_INIT;
+  post_msg(s, m);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  fwd_name(req, OP_LOOKUP, parent, name);
+}
+
+static void post_forget(struct session *s, fuse_ino_t ino, uint64_t n) {
+  struct msg *m = calloc(1, sizeof *m);
+  m->kind = M_FORGET;
+  m->ino = ino;
+  m->a = (int64_t)n;
+  post_msg(s, m);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  post_forget(S(req), ino, nlookup);
+  fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f) {
+  for (size_t i = 0; i < count; i++) post_forget(S(req), f[i].ino, f[i].nlookup);
+  fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  send_msg(req, req_msg(req, OP_GETATTR, ino, 0, fi));
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi) {
+  struct session *s = S(req);
+  if (fi && (to_set & ~FUSE_SET_ATTR_CTIME) == FUSE_SET_ATTR_SIZE) {
+    struct handle *h = handle_get(s, fi->fh);
+    if (!h) {
+      fuse_reply_err(req, EBADF);
+      return;
+    }
+    pthread_rwlock_rdlock(&h->lock);
+    struct stat st;
+    int err = 0;
+    if (h->ext) err = EBADF;
+    else if (ftruncate(h->fd, attr->st_size) < 0 || fstat(h->fd, &st) < 0) err = errno;
+    uint64_t hino = h->ino;
+    pthread_rwlock_unlock(&h->lock);
+    handle_put(s, h);
+    if (err) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    st.st_ino = hino;
+    fuse_reply_attr(req, &st, s->attr_timeout);
+    return;
+  }
+  struct msg *m = req_msg(req, OP_SETATTR, ino, 0, fi);
+  m->attr = *attr;
+  m->to_set = to_set;
+  send_msg(req, m);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  send_msg(req, req_msg(req, OP_READLINK, ino, 0, NULL));
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
+  struct msg *m = req_msg(req, OP_MKNOD, parent, 0, NULL);
+  m->name = dupn(name, &m->name_len);
+  m->a = mode;
+  m->b = (int64_t)rdev;
+  send_msg(req, m);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+  struct msg *m = req_msg(req, OP_MKDIR, parent, 0, NULL);
+  m->name = dupn(name, &m->name_len);
+  m->a = mode;
+  send_msg(req, m);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  fwd_name(req, OP_UNLINK, parent, name);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  fwd_name(req, OP_RMDIR, parent, name);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name) {
+  struct msg *m = req_msg(req, OP_SYMLINK, parent, 0, NULL);
+  m->name = dupn(name, &m->name_len);
+  m->name2 = dupn(link, &m->name2_len);
+  send_msg(req, m);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags) {
+  struct msg *m = req_msg(req, OP_RENAME, parent, 0, NULL);
+  m->name = dupn(name, &m->name_len);
+  m->ino2 = newparent;
+  m->name2 = dupn(newname, &m->name2_len);
+  m->a = flags;
+  send_msg(req, m);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname) {
+  struct msg *m = req_msg(req, OP_LINK, ino, 0, NULL);
+  m->ino2 = newparent;
+  m->name = dupn(newname, &m->name_len);
+  send_msg(req, m);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  struct msg *m = req_msg(req, OP_OPEN, ino, 0, fi);
+  m->has_fh = false;
+  m->a = fi->flags;
+  send_msg(req, m);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi) {
+  struct msg *m = req_msg(req, OP_CREATE, parent, 0, fi);
+  m->has_fh = false;
+  m->name = dupn(name, &m->name_len);
+  m->a = mode;
+  m->b = fi->flags;
+  send_msg(req, m);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  struct msg *m = req_msg(req, OP_OPENDIR, ino, 0, fi);
+  m->has_fh = false;
+  m->a = fi->flags;
+  send_msg(req, m);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi) {
+  struct msg *m = req_msg(req, OP_READDIR, ino, size, fi);
+  m->a = off;
+  send_msg(req, m);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi) {
+  struct msg *m = req_msg(req, OP_READDIRPLUS, ino, size, fi);
+  m->a = off;
+  send_msg(req, m);
+}
+
+static void post_release(struct session *s, int kind, fuse_ino_t ino, uint64_t fh) {
+  struct msg *m = calloc(1, sizeof *m);
+  m->kind = kind;
+  m->ino = ino;
+  m->fh = fh;
+  post_msg(s, m);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  post_release(S(req), M_RELEASEDIR, ino, fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
+  struct msg *m = req_msg(req, OP_FSYNCDIR, ino, 0, fi);
+  m->a = datasync;
+  send_msg(req, m);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
+  send_msg(req, req_msg(req, OP_STATFS, ino, 0, NULL));
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags) {
+  struct msg *m = req_msg(req, OP_SETXATTR, ino, 0, NULL);
+  m->name = dupn(name, &m->name_len);
+  m->value = malloc(size ? size : 1);
+  memcpy(m->value, value, size);
+  m->value_len = size;
+  m->a = flags;
+  send_msg(req, m);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
+  struct msg *m = req_msg(req, OP_GETXATTR, ino, size, NULL);
+  m->name = dupn(name, &m->name_len);
+  send_msg(req, m);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  send_msg(req, req_msg(req, OP_LISTXATTR, ino, size, NULL));
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
+  fwd_name(req, OP_REMOVEXATTR, ino, name);
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  struct msg *m = req_msg(req, OP_ACCESS, ino, 0, NULL);
+  m->a = mask;
+  send_msg(req, m);
+}
+
+/* -------------------------------------------------------------- data path */
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi) {
+  (void)ino;
+  struct session *s = S(req);
+  struct handle *h = handle_get(s, fi->fh);
+  if (!h) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
+  pthread_rwlock_rdlock(&h->lock);
+  if (!h->ext) {
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+    bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    bv.buf[0].fd = h->fd;
+    bv.buf[0].pos = off;
+    fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+  } else if (off >= h->ext_total || size == 0) {
+    fuse_reply_buf(req, NULL, 0);
+  } else {
+    off_t end = off + (off_t)size;
+    if (end > h->ext_total) end = h->ext_total;
+    struct fuse_bufvec *bv =
+        calloc(1, sizeof *bv + h->next * sizeof(struct fuse_buf));
+    size_t n = 0;
+    off_t lstart = 0;
+    for (size_t i = 0; i < h->next && lstart < end; i++) {
+      off_t lend = lstart + h->ext[i].len;
+      off_t a = off > lstart ? off : lstart, b = end < lend ? end : lend;
+      if (a < b) {
+        bv->buf[n].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        bv->buf[n].fd = h->fd;
+        bv->buf[n].pos = h->ext[i].off + (a - lstart);
+        bv->buf[n].size = (size_t)(b - a);
+        n++;
+      }
+      lstart = lend;
+    }
+    bv->count = n;
+    fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+    free(bv);
+  }
+  pthread_rwlock_unlock(&h->lock);
+  handle_put(s, h);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi) {
+  (void)ino;
+  struct session *s = S(req);
+  pthread_mutex_lock(&s->slock);
+  s->write_requests++;
+  if (size > s->max_write_seen) s->max_write_seen = size;
+  pthread_mutex_unlock(&s->slock);
+  struct handle *h = handle_get(s, fi->fh);
+  if (!h) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
+  pthread_rwlock_rdlock(&h->lock);
+  size_t done = 0;
+  int err = 0;
+  if (h->ext) err = EBADF;
+  while (!err && done < size) {
+    ssize_t n = pwrite(h->fd, buf + done, size - done, off + (off_t)done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+    } else if (n == 0) {
+      break;
+    } else {
+      done += (size_t)n;
+    }
+  }
+  pthread_rwlock_unlock(&h->lock);
+  handle_put(s, h);
+  if (err && done == 0) fuse_reply_err(req, err);
+  else fuse_reply_write(req, done);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  (void)ino;
+  (void)fi;
+  fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
+  (void)ino;
+  struct session *s = S(req);
+  struct handle *h = handle_get(s, fi->fh);
+  if (!h) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
+  pthread_rwlock_rdlock(&h->lock);
+  int err = 0;
+  if (!h->ext && (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0) err = errno;
+  pthread_rwlock_unlock(&h->lock);
+  handle_put(s, h);
+  fuse_reply_err(req, err);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                         struct fuse_file_info *fi) {
+  (void)ino;
+  struct session *s = S(req);
+  struct handle *h = handle_get(s, fi->fh);
+  if (!h) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
+  pthread_rwlock_rdlock(&h->lock);
+  int err = 0;
+  if (h->ext) err = EBADF;
+  else if (fallocate(h->fd, mode, offset, length) < 0) err = errno;
+  pthread_rwlock_unlock(&h->lock);
+  handle_put(s, h);
+  fuse_reply_err(req, err);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  struct session *s = S(req);
+  struct handle *h = handle_remove(s, fi->fh);
+  if (h) handle_put(s, h); /* closes the fd once no JS call holds it */
+  fuse_reply_err(req, 0);
+  if (h) post_release(s, M_RELEASE, ino, fi->fh);
+}
+
+const struct fuse_lowlevel_ops minifo_ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .open = op_open,
+    .read = op_read,
+    .write = op_write,
+    .flush = op_flush,
+    .release = op_release,
+    .fsync = op_fsync,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .releasedir = op_releasedir,
+    .fsyncdir = op_fsyncdir,
+    .statfs = op_statfs,
+    .setxattr = op_setxattr,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .removexattr = op_removexattr,
+    .access = op_access,
+    .create = op_create,
+    .fallocate = op_fallocate,
+};

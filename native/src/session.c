@@ -1,0 +1,958 @@
+/* Session: mount, loop thread, request dispatch to JS, reply functions,
+ * the notifier thread and unmount. */
+#define _GNU_SOURCE
+#include "common.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ------------------------------------------------------------- libfuse log */
+
+static __thread char *capture_buf; /* non-NULL while mount() collects libfuse's messages */
+static __thread size_t capture_len;
+#define CAPTURE_MAX 1024
+
+static void log_func(enum fuse_log_level level, const char *fmt, va_list ap) {
+  (void)level;
+  if (capture_buf) {
+    if (capture_len < CAPTURE_MAX - 1) {
+      int n = vsnprintf(capture_buf + capture_len, CAPTURE_MAX - capture_len, fmt, ap);
+      if (n > 0) capture_len += (size_t)n;
+      if (capture_len > CAPTURE_MAX - 1) capture_len = CAPTURE_MAX - 1;
+    }
+    return;
+  }
+  vfprintf(stderr, fmt, ap);
+}
+
+/* ---------------------------------------------------------------- pending */
+
+uint64_t pending_add(struct session *s, fuse_req_t req, int op, fuse_ino_t ino, size_t size,
+                     const struct fuse_file_info *fi) {
+  struct pending *p = calloc(1, sizeof *p);
+  p->req = req;
+  p->op = op;
+  p->ino = ino;
+  p->size = size;
+  if (fi) p->fi = *fi;
+  pthread_mutex_lock(&s->plock);
+  p->id = ++s->next_id;
+  struct pending **b = &s->pending[p->id % PBUCKETS];
+  p->pnext = *b;
+  *b = p;
+  pthread_mutex_unlock(&s->plock);
+  return p->id;
+}
+
+static struct pending *pending_peek(struct session *s, uint64_t id) {
+  pthread_mutex_lock(&s->plock);
+  struct pending *p = s->pending[id % PBUCKETS];
+  while (p && p->id != id) p = p->pnext;
+  pthread_mutex_unlock(&s->plock);
+  return p;
+}
+
+/* Removes and returns the request; the caller must reply and free it. */
+static struct pending *pending_take(struct session *s, uint64_t id) {
+  pthread_mutex_lock(&s->plock);
+  struct pending **pp = &s->pending[id % PBUCKETS];
+  while (*pp && (*pp)->id != id) pp = &(*pp)->pnext;
+  struct pending *p = *pp;
+  if (p) *pp = p->pnext;
+  pthread_mutex_unlock(&s->plock);
+  return p;
+}
+
+/* ------------------------------------------------------------- messaging */
+
+static void msg_free(struct msg *m) {
+  free(m->name);
+  free(m->name2);
+  free(m->value);
+  free(m);
+}
+
+void post_msg(struct session *s, struct msg *m) {
+  if (napi_call_threadsafe_function(s->tsfn, m, napi_tsfn_nonblocking) != napi_ok) msg_free(m);
+}
+
+static const char *op_name(int op) {
+  static const char *names[] = {
+      [OP_LOOKUP] = "lookup",   [OP_GETATTR] = "getattr",         [OP_SETATTR] = "setattr",
+      [OP_READLINK] = "readlink", [OP_MKNOD] = "mknod",           [OP_MKDIR] = "mkdir",
+      [OP_UNLINK] = "unlink",   [OP_RMDIR] = "rmdir",             [OP_SYMLINK] = "symlink",
+      [OP_RENAME] = "rename",   [OP_LINK] = "link",               [OP_OPEN] = "open",
+      [OP_CREATE] = "create",   [OP_OPENDIR] = "opendir",         [OP_READDIR] = "readdir",
+      [OP_READDIRPLUS] = "readdirplus", [OP_FSYNCDIR] = "fsyncdir", [OP_STATFS] = "statfs",
+      [OP_SETXATTR] = "setxattr", [OP_GETXATTR] = "getxattr",     [OP_LISTXATTR] = "listxattr",
+      [OP_REMOVEXATTR] = "removexattr", [OP_ACCESS] = "access"};
+  return names[op];
+}
+
+static napi_value js_str(napi_env env, const char *s) {
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+static napi_value js_timespec(napi_env env, const struct timespec *ts) {
+  napi_value v;
+  /* seconds * 1e9 + ns, as a signed bigint */
+  int64_t ns = (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+  napi_create_bigint_int64(env, ns, &v);
+  return v;
+}
+
+static napi_value make_setattr(napi_env env, struct msg *m) {
+  napi_value o;
+  napi_create_object(env, &o);
+  int t = m->to_set;
+  if (t & FUSE_SET_ATTR_MODE) napi_set_named_property(env, o, "mode", js_num(env, m->attr.st_mode));
+  if (t & FUSE_SET_ATTR_UID) napi_set_named_property(env, o, "uid", js_num(env, m->attr.st_uid));
+  if (t & FUSE_SET_ATTR_GID) napi_set_named_property(env, o, "gid", js_num(env, m->attr.st_gid));
+  if (t & FUSE_SET_ATTR_SIZE)
+    napi_set_named_property(env, o, "size", js_num(env, (double)m->attr.st_size));
+  if (t & FUSE_SET_ATTR_ATIME_NOW) napi_set_named_property(env, o, "atime", js_str(env, "now"));
+  else if (t & FUSE_SET_ATTR_ATIME)
+    napi_set_named_property(env, o, "atime", js_timespec(env, &m->attr.st_atim));
+  if (t & FUSE_SET_ATTR_MTIME_NOW) napi_set_named_property(env, o, "mtime", js_str(env, "now"));
+  else if (t & FUSE_SET_ATTR_MTIME)
+    napi_set_named_property(env, o, "mtime", js_timespec(env, &m->attr.st_mtim));
+  return o;
+}
+
+struct notify_job {
+  int type; /* 1 entry, 2 inode */
+  fuse_ino_t ino;
+  char *name;
+  size_t name_len;
+  off_t off, len;
+  napi_deferred deferred;
+  int result;
+  struct notify_job *next;
+};
+
+static void settle_notify(napi_env env, napi_deferred d, int result, const char *syscall) {
+  if (result == 0 || result == -ENOENT) {
+    napi_resolve_deferred(env, d, js_undefined(env));
+    return;
+  }
+  int err = -result;
+  const char *code = strerrorname_np(err);
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s, %s", code ? code : "EIO", strerror(err), syscall);
+  napi_value e, v;
+  napi_create_error(env, NULL, js_str(env, msg), &e);
+  if (code) napi_set_named_property(env, e, "code", js_str(env, code));
+  napi_create_int32(env, -err, &v);
+  napi_set_named_property(env, e, "errno", v);
+  napi_reject_deferred(env, d, e);
+}
+
+static void session_cleanup(napi_env env, struct session *s);
+
+static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
+  struct session *s = context;
+  struct msg *m = data;
+  if (!env) { /* tsfn being torn down */
+    msg_free(m);
+    return;
+  }
+  napi_value argv[8];
+  size_t argc = 0;
+  napi_value nul;
+  napi_get_null(env, &nul);
+  switch (m->kind) {
+  case M_NOTIFY_DONE:
+    settle_notify(env, m->deferred, m->result, "fuse_lowlevel_notify");
+    msg_free(m);
+    return;
+  case M_INIT:
+    argv[argc++] = js_str(env, "init");
+    argv[argc++] = js_num(env, 0);
+    argv[argc++] = nul;
+    break;
+  case M_FORGET:
+    argv[argc++] = js_str(env, "forget");
+    argv[argc++] = js_num(env, 0);
+    argv[argc++] = nul;
+    argv[argc++] = js_i64(env, (int64_t)m->ino);
+    argv[argc++] = js_i64(env, m->a);
+    break;
+  case M_RELEASE:
+  case M_RELEASEDIR:
+    argv[argc++] = js_str(env, m->kind == M_RELEASE ? "release" : "releasedir");
+    argv[argc++] = js_num(env, 0);
+    argv[argc++] = nul;
+    argv[argc++] = js_i64(env, (int64_t)m->ino);
+    argv[argc++] = js_i64(env, (int64_t)m->fh);
+    break;
+  case M_CLOSED:
+    session_cleanup(env, s);
+    argv[argc++] = js_str(env, "closed");
+    argv[argc++] = js_num(env, 0);
+    argv[argc++] = nul;
+    break;
+  case M_REQUEST: {
+    argv[argc++] = js_str(env, op_name(m->op));
+    argv[argc++] = js_num(env, (double)m->id);
+    napi_value c;
+    napi_create_object(env, &c);
+    napi_set_named_property(env, c, "uid", js_num(env, m->ctx.uid));
+    napi_set_named_property(env, c, "gid", js_num(env, m->ctx.gid));
+    napi_set_named_property(env, c, "pid", js_num(env, m->ctx.pid));
+    napi_set_named_property(env, c, "umask", js_num(env, m->ctx.umask));
+    argv[argc++] = c;
+    napi_value ino = js_i64(env, (int64_t)m->ino);
+    napi_value fh = m->has_fh ? js_i64(env, (int64_t)m->fh) : js_undefined(env);
+#define NAME js_buffer(env, m->name, m->name_len)
+#define NAME2 js_buffer(env, m->name2, m->name2_len)
+    switch (m->op) {
+    case OP_LOOKUP: case OP_UNLINK: case OP_RMDIR: case OP_REMOVEXATTR:
+      argv[argc++] = ino; argv[argc++] = NAME; break;
+    case OP_GETATTR:
+      argv[argc++] = ino; argv[argc++] = fh; break;
+    case OP_SETATTR:
+      argv[argc++] = ino; argv[argc++] = make_setattr(env, m); argv[argc++] = fh; break;
+    case OP_READLINK: case OP_STATFS: case OP_LISTXATTR:
+      argv[argc++] = ino; break;
+    case OP_MKNOD:
+      argv[argc++] = ino; argv[argc++] = NAME; argv[argc++] = js_i64(env, m->a);
+      argv[argc++] = js_i64(env, m->b); break;
+    case OP_MKDIR:
+      argv[argc++] = ino; argv[argc++] = NAME; argv[argc++] = js_i64(env, m->a); break;
+    case OP_SYMLINK:
+      argv[argc++] = NAME2; argv[argc++] = ino; argv[argc++] = NAME; break;
+    case OP_RENAME:
+      argv[argc++] = ino; argv[argc++] = NAME; argv[argc++] = js_i64(env, (int64_t)m->ino2);
+      argv[argc++] = NAME2; argv[argc++] = js_i64(env, m->a); break;
+    case OP_LINK:
+      argv[argc++] = ino; argv[argc++] = js_i64(env, (int64_t)m->ino2); argv[argc++] = NAME; break;
+    case OP_OPEN: case OP_OPENDIR: case OP_ACCESS:
+      argv[argc++] = ino; argv[argc++] = js_i64(env, m->a); break;
+    case OP_CREATE:
+      argv[argc++] = ino; argv[argc++] = NAME; argv[argc++] = js_i64(env, m->a);
+      argv[argc++] = js_i64(env, m->b); break;
+    case OP_READDIR: case OP_READDIRPLUS:
+      argv[argc++] = ino; argv[argc++] = fh; argv[argc++] = js_i64(env, m->a); break;
+    case OP_FSYNCDIR:
+      argv[argc++] = ino; argv[argc++] = fh; argv[argc++] = js_bool(env, m->a != 0); break;
+    case OP_SETXATTR:
+      argv[argc++] = ino; argv[argc++] = NAME; argv[argc++] = js_buffer(env, m->value, m->value_len);
+      argv[argc++] = js_i64(env, m->a); break;
+    case OP_GETXATTR:
+      argv[argc++] = ino; argv[argc++] = NAME; break;
+    }
+#undef NAME
+#undef NAME2
+    break;
+  }
+  }
+  napi_value undef = js_undefined(env);
+  napi_status st = napi_call_function(env, undef, js_cb, argc, argv, NULL);
+  if (st == napi_pending_exception) {
+    napi_value ex;
+    napi_get_and_clear_last_exception(env, &ex);
+    napi_fatal_exception(env, ex);
+  }
+  if (m->kind == M_CLOSED) napi_release_threadsafe_function(s->tsfn, napi_tsfn_release);
+  msg_free(m);
+}
+
+/* --------------------------------------------------------------- threads */
+
+static void block_signals(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static void *loop_main(void *arg) {
+  struct session *s = arg;
+  struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, 1);
+  fuse_loop_cfg_set_max_threads(cfg, 64);
+  fuse_loop_cfg_set_idle_threads(cfg, 10);
+  fuse_session_loop_mt(s->se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  struct msg *m = calloc(1, sizeof *m);
+  m->kind = M_CLOSED;
+  post_msg(s, m);
+  return NULL;
+}
+
+static void *notify_main(void *arg) {
+  struct session *s = arg;
+  for (;;) {
+    pthread_mutex_lock(&s->nlock);
+    while (!s->nhead && !s->nstop) pthread_cond_wait(&s->ncond, &s->nlock);
+    struct notify_job *j = s->nhead;
+    if (!j) {
+      pthread_mutex_unlock(&s->nlock);
+      return NULL;
+    }
+    s->nhead = j->next;
+    if (!s->nhead) s->ntail = NULL;
+    pthread_mutex_unlock(&s->nlock);
+    int r;
+    if (j->type == 1) r = fuse_lowlevel_notify_inval_entry(s->se, j->ino, j->name, j->name_len);
+    else r = fuse_lowlevel_notify_inval_inode(s->se, j->ino, j->off, j->len);
+    struct msg *m = calloc(1, sizeof *m);
+    m->kind = M_NOTIFY_DONE;
+    m->deferred = j->deferred;
+    m->result = r;
+    post_msg(s, m);
+    free(j->name);
+    free(j);
+  }
+}
+
+static void *unmount_main(void *arg) {
+  struct session *s = arg;
+  if (geteuid() == 0) {
+    if (umount2(s->mountpoint, MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT)
+      return NULL;
+  }
+  char *argv[] = {"fusermount3", "-u", "-q", "-z", "--", s->mountpoint, NULL};
+  pid_t pid;
+  if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ) == 0) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  } else {
+    fprintf(stderr, "minifo: cannot unmount %s: fusermount3 not found\n", s->mountpoint);
+  }
+  return NULL;
+}
+
+/* Runs on the JS thread once the loop thread has ended. */
+static void session_cleanup(napi_env env, struct session *s) {
+  pthread_join(s->loop_thread, NULL);
+  /* Fail what JS has not answered first: should the kernel still be connected, a request may hold a
+   * directory lock the notifier thread waits for. Late replies from JS then find no such id. */
+  for (size_t i = 0; i < PBUCKETS; i++) {
+    pthread_mutex_lock(&s->plock);
+    struct pending *p = s->pending[i];
+    s->pending[i] = NULL;
+    pthread_mutex_unlock(&s->plock);
+    while (p) {
+      struct pending *n = p->pnext;
+      fuse_reply_err(p->req, EIO); /* frees the request */
+      free(p);
+      p = n;
+    }
+  }
+  pthread_mutex_lock(&s->nlock);
+  s->nstop = true;
+  pthread_cond_signal(&s->ncond);
+  pthread_mutex_unlock(&s->nlock);
+  pthread_join(s->notify_thread, NULL); /* it drains the queue first */
+  pthread_mutex_lock(&s->ulock);
+  s->unmount_started = true;
+  bool joinu = s->unmount_thread_live;
+  pthread_mutex_unlock(&s->ulock);
+  if (joinu) pthread_join(s->unmount_thread, NULL);
+  fuse_session_unmount(s->se);
+  fuse_session_destroy(s->se);
+  s->se = NULL;
+  handles_close_all(s);
+  s->closed = 1;
+  (void)env;
+}
+
+/* ----------------------------------------------------------------- mount */
+
+static struct session *get_session(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    throw_msg(env, "ERR_INVALID_ARG_TYPE", "invalid session");
+    return NULL;
+  }
+  return p;
+}
+
+static void session_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct session *s = data;
+  if (!s->closed) return; /* still mounted: the loop owns it (leak rather than crash) */
+  free(s->mountpoint);
+  free(s);
+}
+
+/* mount(mountpoint, argv: string[], {entryTimeout, attrTimeout, writebackCache}, dispatch) */
+static napi_value Mount(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  if (argc < 4) return throw_msg(env, "ERR_MISSING_ARGS", "mount needs 4 arguments");
+  char *mp = get_path(env, a[0], "mountpoint", NULL);
+  if (!mp) return NULL;
+  uint32_t n = 0;
+  napi_get_array_length(env, a[1], &n);
+  char **argv = calloc(n + 1, sizeof *argv);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    napi_get_element(env, a[1], i, &el);
+    argv[i] = get_path(env, el, "argv", NULL);
+    if (!argv[i]) {
+      for (uint32_t j = 0; j < i; j++) free(argv[j]);
+      free(argv);
+      free(mp);
+      return NULL;
+    }
+  }
+  struct session *s = calloc(1, sizeof *s);
+  s->mountpoint = mp;
+  bool present;
+  s->entry_timeout = 1.0;
+  s->attr_timeout = 1.0;
+  double d;
+  if (get_prop_double(env, a[2], "entryTimeout", &d, &present) && present) s->entry_timeout = d;
+  if (get_prop_double(env, a[2], "attrTimeout", &d, &present) && present) s->attr_timeout = d;
+  get_prop_bool(env, a[2], "writebackCache", &s->writeback);
+  pthread_mutex_init(&s->plock, NULL);
+  pthread_mutex_init(&s->hlock, NULL);
+  pthread_mutex_init(&s->nlock, NULL);
+  pthread_mutex_init(&s->ulock, NULL);
+  pthread_mutex_init(&s->slock, NULL);
+  pthread_cond_init(&s->ncond, NULL);
+
+  char capture[CAPTURE_MAX] = "";
+  capture_buf = capture;
+  capture_len = 0;
+  struct fuse_args args = FUSE_ARGS_INIT((int)n, argv);
+  s->se = fuse_session_new(&args, &minifo_ops, sizeof minifo_ops, s);
+  int ok = s->se && fuse_session_mount(s->se, mp) == 0;
+  capture_buf = NULL;
+  fuse_opt_free_args(&args);
+  for (uint32_t i = 0; i < n; i++) free(argv[i]);
+  free(argv);
+  if (!ok) {
+    if (s->se) fuse_session_destroy(s->se);
+    char *nl;
+    while ((nl = strchr(capture, '\n')) != NULL) *nl = ' ';
+    size_t cl = strlen(capture);
+    while (cl && capture[cl - 1] == ' ') capture[--cl] = 0;
+    char msg[CAPTURE_MAX + 300];
+    snprintf(msg, sizeof msg, "cannot mount FUSE filesystem on %s%s%s", mp, cl ? ": " : "",
+             capture);
+    free(mp);
+    free(s);
+    return throw_msg(env, "EMOUNT", msg);
+  }
+
+  napi_value name = js_str(env, "minifo_fuse");
+  if (napi_create_threadsafe_function(env, a[3], NULL, name, 0, 1, NULL, NULL, s, call_js,
+                                      &s->tsfn) != napi_ok) {
+    fuse_session_unmount(s->se);
+    fuse_session_destroy(s->se);
+    free(mp);
+    free(s);
+    napi_throw_last(env, "napi_create_threadsafe_function");
+    return NULL;
+  }
+  sigset_t old;
+  block_signals(&old);
+  pthread_create(&s->notify_thread, NULL, notify_main, s);
+  pthread_create(&s->loop_thread, NULL, loop_main, s);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+  napi_value ext;
+  NAPI_OK(env, napi_create_external(env, s, session_finalize, NULL, &ext));
+  return ext;
+}
+
+static napi_value Unmount(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  if (s->closed) return js_undefined(env);
+  pthread_mutex_lock(&s->ulock);
+  if (!s->unmount_started) {
+    s->unmount_started = true;
+    sigset_t old;
+    block_signals(&old);
+    s->unmount_thread_live = pthread_create(&s->unmount_thread, NULL, unmount_main, s) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
+  pthread_mutex_unlock(&s->ulock);
+  return js_undefined(env);
+}
+
+/* ----------------------------------------------------------------- replies */
+
+/* Looks up (without removing) request `id` of session a[0]; throws when unknown. */
+static struct pending *peek_req(napi_env env, napi_value *a, struct session **sp, uint64_t *idp) {
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  int64_t id;
+  if (!get_i64(env, a[1], "id", &id)) return NULL;
+  struct pending *p = s->closed ? NULL : pending_peek(s, (uint64_t)id);
+  if (!p) {
+    char msg[100];
+    snprintf(msg, sizeof msg, "unknown FUSE request id %lld", (long long)id);
+    throw_msg(env, "ERR_FUSE_UNKNOWN_REQUEST", msg);
+    return NULL;
+  }
+  *sp = s;
+  *idp = (uint64_t)id;
+  return p;
+}
+
+#define REPLY_PROLOGUE(N)                                                      \
+  size_t argc = N;                                                             \
+  napi_value a[N];                                                             \
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));             \
+  for (size_t i_ = argc; i_ < N; i_++) napi_get_undefined(env, &a[i_]);        \
+  struct session *s;                                                           \
+  uint64_t id;                                                                 \
+  struct pending *p = peek_req(env, a, &s, &id);                               \
+  if (!p) return NULL;
+
+static void finish(struct session *s, uint64_t id) { free(pending_take(s, id)); }
+
+static napi_value ReplyErr(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(3)
+  int64_t err;
+  if (!get_i64(env, a[2], "errno", &err)) return NULL;
+  if (err < 0) err = -err;
+  fuse_req_t req = p->req;
+  finish(s, id);
+  return js_bool(env, fuse_reply_err(req, (int)err) == 0);
+}
+
+static bool get_entry(napi_env env, struct session *s, napi_value v, struct fuse_entry_param *e) {
+  memset(e, 0, sizeof *e);
+  int64_t x;
+  bool present;
+  if (!get_prop_i64(env, v, "nodeid", true, &x, NULL)) return false;
+  e->ino = (fuse_ino_t)x;
+  if (!get_prop_i64(env, v, "generation", false, &x, &present)) return false;
+  if (present) e->generation = (uint64_t)x;
+  e->entry_timeout = s->entry_timeout;
+  e->attr_timeout = s->attr_timeout;
+  double d;
+  if (!get_prop_double(env, v, "entryTimeout", &d, &present)) return false;
+  if (present) e->entry_timeout = d;
+  if (!get_prop_double(env, v, "attrTimeout", &d, &present)) return false;
+  if (present) e->attr_timeout = d;
+  napi_value attr;
+  if (!get_prop(env, v, "attr", &attr)) return false;
+  if (e->ino == 0 && is_nullish(env, attr)) return true;
+  return get_attr(env, attr, &e->attr);
+}
+
+static napi_value ReplyEntry(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(3)
+  struct fuse_entry_param e;
+  if (!get_entry(env, s, a[2], &e)) return NULL;
+  fuse_req_t req = p->req;
+  finish(s, id);
+  return js_bool(env, fuse_reply_entry(req, &e) == 0);
+}
+
+static napi_value ReplyAttr(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(4)
+  struct stat st;
+  if (!get_attr(env, a[2], &st)) return NULL;
+  double t = s->attr_timeout;
+  if (!is_nullish(env, a[3]) && napi_get_value_double(env, a[3], &t) != napi_ok)
+    return throw_msg(env, "ERR_INVALID_ARG_TYPE", "timeout must be a number");
+  fuse_req_t req = p->req;
+  finish(s, id);
+  return js_bool(env, fuse_reply_attr(req, &st, t) == 0);
+}
+
+static napi_value ReplyBuf(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(3)
+  void *data;
+  size_t len;
+  if (!get_buffer(env, a[2], "data", &data, &len)) return NULL;
+  fuse_req_t req = p->req;
+  int op = p->op;
+  size_t size = p->size;
+  finish(s, id);
+  int r;
+  if (op == OP_READLINK) {
+    char *z = malloc(len + 1);
+    memcpy(z, data, len);
+    z[len] = 0;
+    r = fuse_reply_readlink(req, z);
+    free(z);
+  } else if (op == OP_GETXATTR || op == OP_LISTXATTR) {
+    if (size == 0) r = fuse_reply_xattr(req, len);
+    else if (len > size) r = fuse_reply_err(req, ERANGE);
+    else r = fuse_reply_buf(req, data, len);
+  } else {
+    r = fuse_reply_buf(req, data, len);
+  }
+  return js_bool(env, r == 0);
+}
+
+/* Creates the handle for an open/create reply; NULL (thrown) on bad input. */
+static struct handle *make_handle(napi_env env, struct session *s, napi_value o, fuse_ino_t nodeid,
+                                  struct fuse_file_info *fi) {
+  int64_t fd, ino;
+  if (!get_prop_i64(env, o, "fd", true, &fd, NULL) || !get_prop_i64(env, o, "ino", true, &ino, NULL))
+    return NULL;
+  napi_value ev;
+  struct extent *ext;
+  size_t next;
+  if (!get_prop(env, o, "extents", &ev) || !get_extents(env, ev, &ext, &next)) return NULL;
+  bool keep, direct;
+  if (!get_prop_bool(env, o, "keepCache", &keep) || !get_prop_bool(env, o, "directIo", &direct)) {
+    free(ext);
+    return NULL;
+  }
+  if (fd < 0 || fcntl((int)fd, F_GETFD) < 0) {
+    free(ext);
+    throw_msg(env, "EBADF", "open reply: fd is not an open file descriptor");
+    return NULL;
+  }
+  struct handle *h = handle_new(s, (int)fd, (uint64_t)ino, nodeid, ext, next);
+  fi->fh = h->fh;
+  fi->keep_cache = keep;
+  fi->direct_io = direct;
+  return h;
+}
+
+/* The kernel did not take the open: undo it as if released. */
+static void undo_open(struct session *s, struct handle *h, fuse_ino_t nodeid) {
+  uint64_t fh = h->fh;
+  struct handle *r = handle_remove(s, fh);
+  if (r) handle_put(s, r);
+  struct msg *m = calloc(1, sizeof *m);
+  m->kind = M_RELEASE;
+  m->ino = nodeid;
+  m->fh = fh;
+  post_msg(s, m);
+}
+
+/* replyOpen(s, id, open) -> fh (negative: the kernel did not take it; release follows). */
+static napi_value ReplyOpen(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(3)
+  struct fuse_file_info fi = p->fi;
+  struct handle *h = make_handle(env, s, a[2], p->ino, &fi);
+  if (!h) return NULL;
+  fuse_req_t req = p->req;
+  fuse_ino_t nodeid = p->ino;
+  finish(s, id);
+  uint64_t fh = h->fh;
+  if (fuse_reply_open(req, &fi) != 0) {
+    undo_open(s, h, nodeid);
+    return js_i64(env, -(int64_t)fh);
+  }
+  return js_i64(env, (int64_t)fh);
+}
+
+/* replyCreate(s, id, entry, open) -> fh (negative: not delivered; forget+release follow). */
+static napi_value ReplyCreate(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(4)
+  struct fuse_entry_param e;
+  if (!get_entry(env, s, a[2], &e)) return NULL;
+  if (e.ino == 0) return throw_msg(env, "ERR_INVALID_ARG_VALUE", "create reply: nodeid 0");
+  struct fuse_file_info fi = p->fi;
+  struct handle *h = make_handle(env, s, a[3], e.ino, &fi);
+  if (!h) return NULL;
+  fuse_req_t req = p->req;
+  finish(s, id);
+  uint64_t fh = h->fh;
+  if (fuse_reply_create(req, &e, &fi) != 0) {
+    undo_open(s, h, e.ino);
+    struct msg *m = calloc(1, sizeof *m);
+    m->kind = M_FORGET;
+    m->ino = e.ino;
+    m->a = 1;
+    post_msg(s, m);
+    return js_i64(env, -(int64_t)fh);
+  }
+  return js_i64(env, (int64_t)fh);
+}
+
+/* replyOpendir(s, id, fh, cacheDir, keepCache) */
+static napi_value ReplyOpendir(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(5)
+  int64_t fh;
+  if (!get_i64(env, a[2], "fh", &fh)) return NULL;
+  struct fuse_file_info fi = p->fi;
+  fi.fh = (uint64_t)fh;
+  bool b = false;
+  if (!is_nullish(env, a[3])) napi_get_value_bool(env, a[3], &b);
+  fi.cache_readdir = b;
+  b = false;
+  if (!is_nullish(env, a[4])) napi_get_value_bool(env, a[4], &b);
+  fi.keep_cache = b;
+  fuse_req_t req = p->req;
+  finish(s, id);
+  return js_bool(env, fuse_reply_open(req, &fi) == 0);
+}
+
+/* replyReaddir(s, id, entries) -> number of entries the kernel took (0 when not delivered). */
+static napi_value ReplyReaddir(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(3)
+  bool plus = p->op == OP_READDIRPLUS;
+  if (p->op != OP_READDIR && !plus)
+    return throw_msg(env, "ERR_INVALID_STATE", "replyReaddir: not a readdir request");
+  uint32_t n = 0;
+  bool isarr = false;
+  napi_is_array(env, a[2], &isarr);
+  if (!isarr) return throw_msg(env, "ERR_INVALID_ARG_TYPE", "entries must be an array");
+  napi_get_array_length(env, a[2], &n);
+  size_t size = p->size, pos = 0;
+  char *buf = malloc(size ? size : 1);
+  uint32_t fitted = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el, nv;
+    napi_get_element(env, a[2], i, &el);
+    int64_t off;
+    if (!get_prop(env, el, "name", &nv) || !get_prop_i64(env, el, "off", true, &off, NULL)) {
+      free(buf);
+      return NULL;
+    }
+    char *name = get_path(env, nv, "name", NULL);
+    if (!name) {
+      free(buf);
+      return NULL;
+    }
+    size_t need;
+    if (plus) {
+      napi_value ev;
+      struct fuse_entry_param e;
+      if (!get_prop(env, el, "entry", &ev) || !get_entry(env, s, ev, &e)) {
+        free(name);
+        free(buf);
+        return NULL;
+      }
+      need = fuse_add_direntry_plus(p->req, buf + pos, size - pos, name, &e, off);
+    } else {
+      struct stat st;
+      memset(&st, 0, sizeof st);
+      int64_t ino, mode;
+      if (!get_prop_i64(env, el, "ino", true, &ino, NULL) ||
+          !get_prop_i64(env, el, "mode", true, &mode, NULL)) {
+        free(name);
+        free(buf);
+        return NULL;
+      }
+      st.st_ino = (ino_t)ino;
+      st.st_mode = (mode_t)mode;
+      need = fuse_add_direntry(p->req, buf + pos, size - pos, name, &st, off);
+    }
+    free(name);
+    if (need > size - pos) break;
+    pos += need;
+    fitted++;
+  }
+  fuse_req_t req = p->req;
+  finish(s, id);
+  int r = fuse_reply_buf(req, buf, pos);
+  free(buf);
+  return js_i64(env, r == 0 ? fitted : 0);
+}
+
+static napi_value ReplyStatfs(napi_env env, napi_callback_info info) {
+  REPLY_PROLOGUE(3)
+  struct statvfs v;
+  memset(&v, 0, sizeof v);
+  int64_t x;
+#define F(name, field)                                               \
+  if (!get_prop_i64(env, a[2], name, true, &x, NULL)) return NULL;   \
+  v.field = x;
+  F("bsize", f_bsize)
+  F("frsize", f_frsize)
+  F("blocks", f_blocks)
+  F("bfree", f_bfree)
+  F("bavail", f_bavail)
+  F("files", f_files)
+  F("ffree", f_ffree)
+  F("favail", f_favail)
+  F("namemax", f_namemax)
+#undef F
+  fuse_req_t req = p->req;
+  finish(s, id);
+  return js_bool(env, fuse_reply_statfs(req, &v) == 0);
+}
+
+/* ---------------------------------------------------- handles from JS side */
+
+static struct handle *get_handle_arg(napi_env env, struct session *s, napi_value v) {
+  int64_t fh;
+  if (!get_i64(env, v, "fh", &fh)) return NULL;
+  struct handle *h = s->closed ? NULL : handle_get(s, (uint64_t)fh);
+  if (!h) {
+    char msg[100];
+    snprintf(msg, sizeof msg, "unknown file handle %lld", (long long)fh);
+    throw_msg(env, "EBADF", msg);
+  }
+  return h;
+}
+
+/* retarget(s, fh, fd, extents?) */
+static napi_value Retarget(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  for (size_t i = argc; i < 4; i++) napi_get_undefined(env, &a[i]);
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  int64_t fd;
+  if (!get_i64(env, a[2], "fd", &fd)) return NULL;
+  if (fd < 0 || fcntl((int)fd, F_GETFD) < 0)
+    return throw_msg(env, "EBADF", "retarget: fd is not an open file descriptor");
+  struct extent *ext;
+  size_t next;
+  if (!get_extents(env, a[3], &ext, &next)) return NULL;
+  struct handle *h = get_handle_arg(env, s, a[1]);
+  if (!h) {
+    free(ext);
+    return NULL;
+  }
+  pthread_rwlock_wrlock(&h->lock);
+  int oldfd = h->fd;
+  struct extent *oldext = h->ext;
+  h->fd = (int)fd;
+  h->ext = ext;
+  h->next = next;
+  h->ext_total = 0;
+  for (size_t i = 0; i < next; i++) h->ext_total += ext[i].len;
+  pthread_rwlock_unlock(&h->lock);
+  handle_put(s, h);
+  if (oldfd >= 0 && oldfd != (int)fd) close(oldfd);
+  free(oldext);
+  return js_undefined(env);
+}
+
+static napi_value DupHandleFd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  struct handle *h = get_handle_arg(env, s, a[1]);
+  if (!h) return NULL;
+  pthread_rwlock_rdlock(&h->lock);
+  int fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+  int err = errno;
+  pthread_rwlock_unlock(&h->lock);
+  handle_put(s, h);
+  if (fd < 0) return throw_errno(env, err, "dup", NULL);
+  return js_i64(env, fd);
+}
+
+/* --------------------------------------------------------------- notifier */
+
+static napi_value queue_notify(napi_env env, struct session *s, struct notify_job *j) {
+  napi_value promise;
+  NAPI_OK(env, napi_create_promise(env, &j->deferred, &promise));
+  pthread_mutex_lock(&s->nlock);
+  bool stopped = s->nstop || s->closed;
+  if (!stopped) {
+    if (s->ntail) s->ntail->next = j;
+    else s->nhead = j;
+    s->ntail = j;
+    pthread_cond_signal(&s->ncond);
+  }
+  pthread_mutex_unlock(&s->nlock);
+  if (stopped) { /* nothing is cached any more */
+    napi_resolve_deferred(env, j->deferred, js_undefined(env));
+    free(j->name);
+    free(j);
+  }
+  return promise;
+}
+
+/* invalidateEntry(s, parent, name) -> Promise<void> */
+static napi_value InvalidateEntry(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  int64_t parent;
+  if (!get_i64(env, a[1], "parent", &parent)) return NULL;
+  size_t len;
+  char *name = get_path(env, a[2], "name", &len);
+  if (!name) return NULL;
+  struct notify_job *j = calloc(1, sizeof *j);
+  j->type = 1;
+  j->ino = (fuse_ino_t)parent;
+  j->name = name;
+  j->name_len = len;
+  return queue_notify(env, s, j);
+}
+
+/* invalidateInode(s, nodeid, offset, length) -> Promise<void> */
+static napi_value InvalidateInode(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  for (size_t i = argc; i < 4; i++) napi_get_undefined(env, &a[i]);
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  int64_t ino, off = 0, len = 0;
+  if (!get_i64(env, a[1], "nodeid", &ino)) return NULL;
+  if (!is_nullish(env, a[2]) && !get_i64(env, a[2], "offset", &off)) return NULL;
+  if (!is_nullish(env, a[3]) && !get_i64(env, a[3], "length", &len)) return NULL;
+  struct notify_job *j = calloc(1, sizeof *j);
+  j->type = 2;
+  j->ino = (fuse_ino_t)ino;
+  j->off = off;
+  j->len = len;
+  return queue_notify(env, s, j);
+}
+
+static napi_value DebugStats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  napi_value o;
+  napi_create_object(env, &o);
+  pthread_mutex_lock(&s->slock);
+  napi_set_named_property(env, o, "writeRequests", js_num(env, (double)s->write_requests));
+  napi_set_named_property(env, o, "maxWriteSize", js_num(env, (double)s->max_write_seen));
+  pthread_mutex_unlock(&s->slock);
+  size_t open = 0;
+  pthread_mutex_lock(&s->hlock);
+  for (size_t i = 0; i < HBUCKETS; i++)
+    for (struct handle *h = s->handles[i]; h; h = h->hnext) open++;
+  pthread_mutex_unlock(&s->hlock);
+  napi_set_named_property(env, o, "openHandles", js_num(env, (double)open));
+  return o;
+}
+
+napi_value init_session_api(napi_env env, napi_value exports) {
+  fuse_set_log_func(log_func);
+  export_fn(env, exports, "mount", Mount);
+  export_fn(env, exports, "unmount", Unmount);
+  export_fn(env, exports, "replyErr", ReplyErr);
+  export_fn(env, exports, "replyEntry", ReplyEntry);
+  export_fn(env, exports, "replyAttr", ReplyAttr);
+  export_fn(env, exports, "replyBuf", ReplyBuf);
+  export_fn(env, exports, "replyOpen", ReplyOpen);
+  export_fn(env, exports, "replyCreate", ReplyCreate);
+  export_fn(env, exports, "replyOpendir", ReplyOpendir);
+  export_fn(env, exports, "replyReaddir", ReplyReaddir);
+  export_fn(env, exports, "replyStatfs", ReplyStatfs);
+  export_fn(env, exports, "retarget", Retarget);
+  export_fn(env, exports, "dupHandleFd", DupHandleFd);
+  export_fn(env, exports, "invalidateEntry", InvalidateEntry);
+  export_fn(env, exports, "invalidateInode", InvalidateInode);
+  export_fn(env, exports, "debugStats", DebugStats);
+  return exports;
+}
