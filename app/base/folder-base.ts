@@ -1,0 +1,53 @@
+/** A folder as the base: every call is a plain syscall below the base root, by raw-byte path. */
+import * as fs from 'node:fs';
+import { FsError, hasCode } from '../errors';
+import { under } from '../paths';
+import { sys } from '../../native';
+import type { BaseData, BaseLayer, Stat } from './base-layer';
+
+export class FolderBase implements BaseLayer {
+  readonly kind = 'folder';
+
+  constructor(readonly source: string) {}
+
+  lstat(path: string): Stat | null {
+    try {
+      return fs.lstatSync(under(this.source, path), { bigint: true });
+    } catch (error) {
+      if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return null;
+      throw error;
+    }
+  }
+
+  readdir(path: string): string[] {
+    return fs.readdirSync(under(this.source, path), { encoding: 'buffer' }).map((b) => b.toString('latin1'));
+  }
+
+  readlink(path: string): string {
+    return fs.readlinkSync(under(this.source, path), { encoding: 'buffer' }).toString('latin1');
+  }
+
+  openData(path: string): BaseData {
+    const fd = fs.openSync(under(this.source, path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new FsError('EINVAL', 'not a regular file');
+      return { fd, size: st.size };
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+  }
+
+  listXattrs(path: string): string[] {
+    return sys.llistxattr(under(this.source, path)).map((b) => b.toString('latin1'));
+  }
+
+  getXattr(path: string, name: string): Buffer {
+    return sys.lgetxattr(under(this.source, path), Buffer.from(name, 'latin1'));
+  }
+
+  close(): void {
+    // Nothing is held open between calls.
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The control protocol between a mount's daemon and its clients (the CLI, the GUI back end).
+ * Newline-delimited JSON over a Unix socket that only the mounting user can reach.
+ *
+ * Paths in this protocol are overlay paths ('/a/b'), as JSON strings: bytes that are not UTF-8 travel as
+ * lone surrogates U+DC80..U+DCFF (Python's "surrogateescape"), so every name round-trips.
+ */
+
+export type ChangeKind = 'modified' | 'created' | 'deleted' | 'renamed';
+
+export interface Change {
+  path: string;
+  kind: ChangeKind;
+  /** Only for 'renamed': the base path this entry shows. */
+  from?: string;
+}
+
+export interface OverlayInfo {
+  base: string;
+  baseKind: 'folder' | 'image';
+  storage: string;
+  mountpoint: string;
+  pid: number;
+  /** ms since epoch */
+  mountedAt: number;
+}
+
+export interface MetaRecordView {
+  kind: ChangeKind;
+  path: string;
+  from?: string;
+}
+
+export interface MetaView {
+  /** Absolute path of the META file. */
+  file: string;
+  /** The META file's text as it is on disk now. */
+  raw: string;
+  /** The parsed state, one record per change. */
+  records: MetaRecordView[];
+  /** What the last load found and repaired, one plain sentence each. */
+  check: string[];
+}
+
+export interface RevertResult {
+  /** The changes that were discarded, as they were before the revert. */
+  reverted: Change[];
+  /** Names the per-overlay trash entry holding the discarded local copies; pass it to undoRevert. */
+  trashId: string | null;
+}
+
+export interface DirEntryView {
+  name: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  /** Absent when unchanged. Deleted children are listed too, with kind 'deleted'. */
+  kind?: ChangeKind;
+}
+
+export interface SideDetail {
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  /** Permission and type bits, as in st_mode. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** ms since epoch */
+  mtimeMs: number;
+  /** SHA-256 hex of a regular file's content, when it is at most 64 MiB. */
+  sha256?: string;
+  symlinkTarget?: string;
+  /** The content as UTF-8 text when the file is at most 1 MiB and looks like text. */
+  text?: string;
+}
+
+export interface EntryDetail {
+  path: string;
+  kind?: ChangeKind;
+  from?: string;
+  /** What base has at this path (or at `from` for a renamed entry); absent when nothing. */
+  base?: SideDetail;
+  /** What the overlay shows at this path; absent when deleted. */
+  local?: SideDetail;
+}
+
+/** Request methods and their params/results. */
+export interface ControlMethods {
+  info: { params: Record<string, never>; result: OverlayInfo };
+  status: { params: Record<string, never>; result: { changes: Change[] } };
+  revert: { params: { paths: string[] }; result: RevertResult };
+  undoRevert: { params: { trashId: string }; result: { restored: Change[] } };
+  meta: { params: Record<string, never>; result: MetaView };
+  /** One merged folder's children with their change kinds, for the whole-tree view. */
+  readdir: { params: { path: string }; result: { entries: DirEntryView[] } };
+  /** Base and local side of one path, for the detail pane. */
+  entry: { params: { path: string }; result: EntryDetail };
+  /** Keeps the connection open and pushes `changed` events. */
+  subscribe: { params: Record<string, never>; result: { subscribed: true } };
+  unmount: { params: Record<string, never>; result: { unmounted: true } };
+}
+
+export type MethodName = keyof ControlMethods;
+
+export interface ControlRequest<M extends MethodName = MethodName> {
+  id: number;
+  method: M;
+  params: ControlMethods[M]['params'];
+}
+
+export type ControlResponse =
+  | { id: number; result: unknown }
+  | { id: number; error: { code: string; message: string } };
+
+/** Pushed to subscribers at most a few times a second, after changes through the mount or by revert. */
+export interface ChangedEvent {
+  event: 'changed';
+  /** Paths touched since the last event (may be coarse: a folder stands for its subtree). */
+  paths: string[];
+}

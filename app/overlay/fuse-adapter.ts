@@ -1,0 +1,436 @@
+/**
+ * The FUSE side of the engine: the inode table (nodeids, names, lookup counts, forget), open handles
+ * (for retargeting them on copy-up) and kernel cache invalidation. Every decision is the Overlay's;
+ * this only turns nodeids into overlay paths and answers in the binding's terms.
+ */
+import * as fs from 'node:fs';
+import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, OpenReply, Session, SetAttr, StatFs, AttrIn } from '../../native';
+import { sys } from '../../native';
+import type { Stat } from '../base/base-layer';
+import { FsError } from '../errors';
+import { components, fromBytes, join, nameOf, parentOf, ROOT } from '../paths';
+import type { OpenedFile, Overlay, Resolved } from './overlay';
+
+const ROOT_NODEID = 1;
+/** Entries per readdir(plus) answer: about what the kernel's 4 KiB buffer takes, so few lookups are wasted. */
+const DIR_BATCH = 32;
+const NEGATIVE: Entry = { nodeid: 0, attr: { ino: 0n, mode: 0, nlink: 0, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 0, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n } };
+
+interface Link {
+  parent: InodeNode;
+  name: string;
+}
+
+class InodeNode {
+  lookups = 0;
+  links: Link[] = [];
+  children: Map<string, InodeNode> | null = null;
+
+  constructor(readonly nodeid: number, readonly ino: bigint) {}
+}
+
+interface OpenHandle {
+  node: InodeNode;
+  flags: number;
+  onBase: boolean;
+}
+
+interface DirHandle {
+  node: InodeNode;
+  path: string;
+  names: string[];
+}
+
+export class FuseAdapter implements FuseOps {
+  private session: Session | null = null;
+  private readonly nodes = new Map<number, InodeNode>();
+  private readonly byIno = new Map<bigint, InodeNode>();
+  private readonly handles = new Map<number, OpenHandle>();
+  private readonly dirs = new Map<number, DirHandle>();
+  private readonly root: InodeNode;
+  private nextNodeid = ROOT_NODEID + 1;
+  private nextDirFh = 1;
+
+  constructor(private readonly overlay: Overlay) {
+    this.root = new InodeNode(ROOT_NODEID, overlay.lstat(ROOT).ino);
+    this.root.lookups = 1;
+    this.nodes.set(ROOT_NODEID, this.root);
+    this.byIno.set(this.root.ino, this.root);
+    overlay.onCopyUp((path) => this.retargetToUpper(path));
+    overlay.onExternalChange((paths) => this.invalidate(paths));
+  }
+
+  attach(session: Session): void {
+    this.session = session;
+  }
+
+  // ---- names and nodes ----------------------------------------------------------------------------
+
+  lookup(_c: Caller, parent: number, name: Buffer): Entry {
+    const dir = this.node(parent);
+    const r = this.overlay.resolve(this.childPath(dir, name));
+    return r ? this.entry(this.remember(dir, fromBytes(name), r), r.stat) : NEGATIVE;
+  }
+
+  forget(nodeid: number, nlookup: number): void {
+    const node = this.nodes.get(nodeid);
+    if (!node || nodeid === ROOT_NODEID) return;
+    node.lookups -= nlookup;
+    if (node.lookups > 0) return;
+    for (const link of node.links) if (link.parent.children?.get(link.name) === node) link.parent.children.delete(link.name);
+    this.nodes.delete(nodeid);
+    if (this.byIno.get(node.ino) === node) this.byIno.delete(node.ino);
+  }
+
+  getattr(_c: Caller, nodeid: number, fh: number | undefined): AttrIn {
+    const node = this.node(nodeid);
+    const path = this.pathOf(node);
+    if (path === null) return this.orphanStat(node, fh);
+    return this.overlay.lstat(path);
+  }
+
+  async setattr(_c: Caller, nodeid: number, set: SetAttr, fh: number | undefined): Promise<AttrIn> {
+    const node = this.node(nodeid);
+    const path = this.pathOf(node);
+    if (path === null) return this.orphanSetattr(node, set, fh);
+    return (await this.overlay.setattr(path, set)).stat;
+  }
+
+  readlink(_c: Caller, nodeid: number): Buffer {
+    return Buffer.from(this.overlay.readlink(this.mustPath(this.node(nodeid))), 'latin1');
+  }
+
+  async mknod(c: Caller, parent: number, name: Buffer, mode: number, rdev: number): Promise<Entry> {
+    const dir = this.node(parent);
+    return this.created(dir, name, await this.overlay.mknod(c, this.childPath(dir, name), mode, rdev));
+  }
+
+  async mkdir(c: Caller, parent: number, name: Buffer, mode: number): Promise<Entry> {
+    const dir = this.node(parent);
+    return this.created(dir, name, await this.overlay.mkdir(c, this.childPath(dir, name), mode | fs.constants.S_IFDIR));
+  }
+
+  async symlink(c: Caller, target: Buffer, parent: number, name: Buffer): Promise<Entry> {
+    const dir = this.node(parent);
+    return this.created(dir, name, await this.overlay.symlink(c, this.childPath(dir, name), fromBytes(target)));
+  }
+
+  async link(_c: Caller, nodeid: number, newParent: number, newName: Buffer): Promise<Entry> {
+    const node = this.node(nodeid);
+    const dir = this.node(newParent);
+    const r = await this.overlay.link(this.mustPath(node), this.childPath(dir, newName));
+    this.attachName(node, dir, fromBytes(newName));
+    node.lookups += 1;
+    return this.entry(node, { ...r.stat, ino: node.ino });
+  }
+
+  async unlink(_c: Caller, parent: number, name: Buffer): Promise<void> {
+    const dir = this.node(parent);
+    await this.overlay.unlink(this.childPath(dir, name));
+    this.detachName(dir, fromBytes(name));
+  }
+
+  async rmdir(_c: Caller, parent: number, name: Buffer): Promise<void> {
+    const dir = this.node(parent);
+    await this.overlay.rmdir(this.childPath(dir, name));
+    this.detachName(dir, fromBytes(name));
+  }
+
+  async rename(_c: Caller, parent: number, name: Buffer, newParent: number, newName: Buffer, flags: number): Promise<void> {
+    const from = this.node(parent);
+    const to = this.node(newParent);
+    await this.overlay.rename(this.childPath(from, name), this.childPath(to, newName), flags);
+    const moved = from.children?.get(fromBytes(name));
+    this.detachName(to, fromBytes(newName));
+    this.detachName(from, fromBytes(name));
+    if (moved) this.attachName(moved, to, fromBytes(newName));
+  }
+
+  // ---- files --------------------------------------------------------------------------------------
+
+  async open(_c: Caller, nodeid: number, flags: number): Promise<OpenReply> {
+    const node = this.node(nodeid);
+    const path = this.mustPath(node);
+    return this.openReply(node, path, flags, await this.overlay.open(path, flags));
+  }
+
+  async create(c: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ entry: Entry; open: OpenReply }> {
+    const dir = this.node(parent);
+    const path = this.childPath(dir, name);
+    const { resolved, fd } = await this.overlay.create(c, path, mode, flags);
+    const node = this.remember(dir, fromBytes(name), resolved);
+    return { entry: this.entry(node, resolved.stat), open: this.openReply(node, path, flags, { fd, ino: node.ino, onBase: false }) };
+  }
+
+  release(_nodeid: number, fh: number): void {
+    this.handles.delete(fh);
+  }
+
+  // ---- folders ------------------------------------------------------------------------------------
+
+  opendir(_c: Caller, nodeid: number): { fh: number; cacheDir: boolean; keepCache: boolean } {
+    const node = this.node(nodeid);
+    const path = this.mustPath(node);
+    const fh = this.nextDirFh++;
+    this.dirs.set(fh, { node, path, names: this.overlay.readdir(path) });
+    // The kernel may keep listings cached: it drops them itself on changes it makes, and we invalidate the rest.
+    return { fh, cacheDir: true, keepCache: true };
+  }
+
+  readdir(_c: Caller, _nodeid: number, fh: number, offset: number): DirEntry[] {
+    const dir = this.dirHandle(fh);
+    const out: DirEntry[] = [];
+    for (let i = offset; i < dir.names.length + 2 && out.length < DIR_BATCH * 4; i++) {
+      if (i < 2) {
+        out.push({ name: Buffer.from(i === 0 ? '.' : '..'), off: i + 1, ino: dir.node.ino, mode: fs.constants.S_IFDIR });
+        continue;
+      }
+      const r = this.overlay.resolve(join(dir.path, dir.names[i - 2]));
+      if (r) out.push({ name: Buffer.from(dir.names[i - 2], 'latin1'), off: i + 1, ino: r.stat.ino, mode: Number(r.stat.mode) });
+    }
+    return out;
+  }
+
+  readdirplus(_c: Caller, _nodeid: number, fh: number, offset: number): DirEntryPlus[] {
+    const dir = this.dirHandle(fh);
+    const out: DirEntryPlus[] = [];
+    for (let i = offset; i < dir.names.length + 2 && out.length < DIR_BATCH; i++) {
+      if (i < 2) {
+        // '.' and '..' carry no nodeid: the kernel links nothing for them and counts no lookup.
+        out.push({ name: Buffer.from(i === 0 ? '.' : '..'), off: i + 1, entry: { ...NEGATIVE, attr: { ...NEGATIVE.attr, ino: dir.node.ino, mode: fs.constants.S_IFDIR } } });
+        continue;
+      }
+      const name = dir.names[i - 2];
+      const r = this.overlay.resolve(join(dir.path, name));
+      if (r) out.push({ name: Buffer.from(name, 'latin1'), off: i + 1, entry: this.entry(this.remember(dir.node, name, r), r.stat) });
+    }
+    return out;
+  }
+
+  releasedir(_nodeid: number, fh: number): void {
+    this.dirs.delete(fh);
+  }
+
+  fsyncdir(): void {
+    this.overlay.syncMeta();
+  }
+
+  // ---- metadata -----------------------------------------------------------------------------------
+
+  statfs(): StatFs {
+    const st = this.overlay.statfs();
+    return { bsize: st.bsize, frsize: st.bsize, blocks: st.blocks, bfree: st.bfree, bavail: st.bavail, files: st.files, ffree: st.ffree, favail: st.ffree, namemax: 255 };
+  }
+
+  setxattr(_c: Caller, nodeid: number, name: Buffer, value: Buffer, flags: number): Promise<void> {
+    return this.overlay.setXattr(this.mustPath(this.node(nodeid)), fromBytes(name), value, flags);
+  }
+
+  getxattr(_c: Caller, nodeid: number, name: Buffer): Buffer {
+    return this.overlay.getXattr(this.mustPath(this.node(nodeid)), fromBytes(name));
+  }
+
+  listxattr(_c: Caller, nodeid: number): Buffer[] {
+    return this.overlay.listXattrs(this.mustPath(this.node(nodeid))).map((n) => Buffer.from(n, 'latin1'));
+  }
+
+  removexattr(_c: Caller, nodeid: number, name: Buffer): Promise<void> {
+    return this.overlay.removeXattr(this.mustPath(this.node(nodeid)), fromBytes(name));
+  }
+
+  /** Only asked when default_permissions is off: the mode bits decide, as the kernel would. */
+  access(c: Caller, nodeid: number, mask: number): void {
+    const st = this.overlay.lstat(this.mustPath(this.node(nodeid)));
+    if (mask === fs.constants.F_OK) return;
+    const mode = Number(st.mode);
+    if (c.uid === 0) {
+      if ((mask & fs.constants.X_OK) && (mode & 0o111) === 0 && (mode & fs.constants.S_IFMT) !== fs.constants.S_IFDIR) throw new FsError('EACCES');
+      return;
+    }
+    const shift = c.uid === Number(st.uid) ? 6 : c.gid === Number(st.gid) ? 3 : 0;
+    if (((mode >> shift) & mask & 7) !== (mask & 7)) throw new FsError('EACCES');
+  }
+
+  // ---- copy-up and invalidation -------------------------------------------------------------------
+
+  /** After a copy-up, handles that still read the base file are pointed at the new copy. */
+  private retargetToUpper(path: string): void {
+    const node = this.byIno.get(this.overlay.lstat(path).ino);
+    if (!node) return;
+    for (const [fh, handle] of this.handles) {
+      if (handle.node === node && handle.onBase) this.retarget(fh, handle, path);
+    }
+  }
+
+  private retarget(fh: number, handle: OpenHandle, path: string): void {
+    const fd = this.overlay.reopenUpper(path, handle.flags);
+    try {
+      this.session!.retarget(fh, fd);
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+    handle.onBase = false;
+  }
+
+  /** Drops what the kernel cached for paths changed behind its back (revert, undo), and forgets those names. */
+  private invalidate(paths: string[]): Promise<void> {
+    const session = this.session;
+    if (!session) return Promise.resolve();
+    const pending: Promise<void>[] = [];
+    for (const path of paths) {
+      if (path === ROOT) {
+        for (const child of [...(this.root.children?.keys() ?? [])]) pending.push(...this.invalidateName(session, this.root, child));
+        pending.push(session.invalidateInode(ROOT_NODEID));
+        continue;
+      }
+      const dir = this.nodeAt(parentOf(path));
+      if (!dir) continue;
+      pending.push(...this.invalidateName(session, dir, nameOf(path)), session.invalidateInode(dir.nodeid));
+    }
+    return Promise.all(pending).then(() => undefined);
+  }
+
+  private invalidateName(session: Session, dir: InodeNode, name: string): Promise<void>[] {
+    const pending = [session.invalidateEntry(dir.nodeid, Buffer.from(name, 'latin1'))];
+    const node = dir.children?.get(name);
+    if (node) {
+      const stack = [node];
+      while (stack.length > 0) {
+        const n = stack.pop()!;
+        pending.push(session.invalidateInode(n.nodeid));
+        for (const child of n.children?.values() ?? []) stack.push(child);
+      }
+      this.detachName(dir, name);
+    }
+    return pending;
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  private openReply(node: InodeNode, path: string, flags: number, opened: OpenedFile): OpenReply {
+    return {
+      fd: opened.fd,
+      ino: opened.ino,
+      extents: opened.extents,
+      keepCache: true,
+      onOpen: (fh) => {
+        const handle: OpenHandle = { node, flags, onBase: opened.onBase };
+        this.handles.set(fh, handle);
+        // A copy-up may have finished between the open and this moment.
+        if (handle.onBase && this.overlay.tree.get(path)?.upper) this.retarget(fh, handle, path);
+      },
+    };
+  }
+
+  private created(dir: InodeNode, name: Buffer, r: Resolved): Entry {
+    return this.entry(this.remember(dir, fromBytes(name), r), r.stat);
+  }
+
+  private entry(node: InodeNode, stat: Stat): Entry {
+    return { nodeid: node.nodeid, attr: stat };
+  }
+
+  /** Records that the kernel now knows `name` in `dir` as this object, and counts the lookup. */
+  private remember(dir: InodeNode, name: string, r: Resolved): InodeNode {
+    let node = this.byIno.get(r.stat.ino);
+    if (!node) {
+      node = new InodeNode(this.nextNodeid++, r.stat.ino);
+      this.nodes.set(node.nodeid, node);
+      this.byIno.set(node.ino, node);
+    }
+    this.attachName(node, dir, name);
+    node.lookups += 1;
+    return node;
+  }
+
+  private attachName(node: InodeNode, dir: InodeNode, name: string): void {
+    const previous = dir.children?.get(name);
+    if (previous === node) return;
+    if (previous) this.detachName(dir, name);
+    dir.children ??= new Map();
+    dir.children.set(name, node);
+    node.links.push({ parent: dir, name });
+  }
+
+  private detachName(dir: InodeNode, name: string): void {
+    const node = dir.children?.get(name);
+    if (!node) return;
+    dir.children!.delete(name);
+    node.links = node.links.filter((l) => !(l.parent === dir && l.name === name));
+  }
+
+  /** The overlay path of a node through the first of its names that still leads to the root. */
+  private pathOf(node: InodeNode, depth = 0): string | null {
+    if (node === this.root) return ROOT;
+    if (depth > 4096) throw new FsError('ELOOP', 'inode table cycle');
+    for (const link of node.links) {
+      const parent = this.pathOf(link.parent, depth + 1);
+      if (parent !== null) return join(parent, link.name);
+    }
+    return null;
+  }
+
+  private mustPath(node: InodeNode): string {
+    const path = this.pathOf(node);
+    if (path === null) throw new FsError('ENOENT', `inode ${node.nodeid} has no name any more`);
+    return path;
+  }
+
+  private childPath(dir: InodeNode, name: Buffer): string {
+    if (name.length > 255) throw new FsError('ENAMETOOLONG');
+    return join(this.mustPath(dir), fromBytes(name));
+  }
+
+  private nodeAt(path: string): InodeNode | null {
+    let node: InodeNode | undefined = this.root;
+    for (const part of components(path)) {
+      node = node.children?.get(part);
+      if (!node) return null;
+    }
+    return node;
+  }
+
+  private node(nodeid: number): InodeNode {
+    const node = this.nodes.get(nodeid);
+    if (!node) throw new FsError('ESTALE', `unknown inode ${nodeid}`);
+    return node;
+  }
+
+  private dirHandle(fh: number): DirHandle {
+    const dir = this.dirs.get(fh);
+    if (!dir) throw new FsError('EBADF', `unknown folder handle ${fh}`);
+    return dir;
+  }
+
+  /** An open file whose every name is gone: its attributes come from the open descriptor. */
+  private orphanStat(node: InodeNode, fh: number | undefined): Stat {
+    const fd = this.orphanFd(node, fh);
+    try {
+      return { ...fs.fstatSync(fd, { bigint: true }), ino: node.ino };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private orphanSetattr(node: InodeNode, set: SetAttr, fh: number | undefined): Stat {
+    const fd = this.orphanFd(node, fh);
+    try {
+      const handle = [...this.handles.values()].find((h) => h.node === node);
+      if (handle?.onBase) throw new FsError('EROFS', 'a deleted base file cannot be changed through a descriptor that still reads it');
+      if (set.size !== undefined) fs.ftruncateSync(fd, set.size);
+      if (set.uid !== undefined || set.gid !== undefined) fs.fchownSync(fd, set.uid ?? -1, set.gid ?? -1);
+      if (set.mode !== undefined) fs.fchmodSync(fd, set.mode & 0o7777);
+      if (set.atime !== undefined || set.mtime !== undefined) sys.utimens(fd, set.atime, set.mtime);
+      return { ...fs.fstatSync(fd, { bigint: true }), ino: node.ino };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private orphanFd(node: InodeNode, fh: number | undefined): number {
+    const handle = fh ?? [...this.handles.entries()].find(([, h]) => h.node === node)?.[0];
+    if (handle === undefined) throw new FsError('ENOENT', `inode ${node.nodeid} has no name and no open file`);
+    return this.session!.dupHandleFd(handle);
+  }
+}

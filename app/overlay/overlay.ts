@@ -1,0 +1,627 @@
+/**
+ * The overlay engine: mini_fo's semantics at the level of overlay paths.
+ *
+ * The merged view is storage's upper tree over the base, minus whiteouts, plus redirects (renames).
+ * Every decision lives here; the FUSE adapter (fuse-ops.ts) only maps kernel inodes to paths.
+ * Metadata calls are synchronous syscalls (fast, and the daemon's JS thread does nothing else); only
+ * file data copies are asynchronous, and run in C off the JS thread.
+ */
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { FsError, hasCode } from '../errors';
+import type { BaseLayer, Stat } from '../base/base-layer';
+import type { PathState } from '../meta/meta-format';
+import { MetaLog } from '../meta/meta-log';
+import { bytes, components, join, nameOf, parentOf, ROOT } from '../paths';
+import { ChangeTree, type ChangeNode } from './change-tree';
+import type { Storage } from './storage';
+import { sys } from '../../native';
+import { checkConsistency } from './consistency';
+
+const { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, O_RDONLY, O_TRUNC, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW } = fs.constants;
+/** Linux values Node does not export (Node opens every fd close-on-exec already). */
+const O_ACCMODE = 0o3;
+const O_DIRECT = 0o40000;
+const S_ISGID = 0o2000;
+
+/** Inode-number spaces, so numbers from base and storage never collide (like overlayfs' xino). */
+const MASK_62 = (1n << 62n) - 1n;
+const FROM_STORAGE = 1n << 63n;
+const HASHED = 1n << 62n;
+/** Hidden xattr that pins a storage inode's overlay inode number when it gets a second name. */
+const INO_XATTR = 'user.minifo.ino';
+const OWN_XATTR_PREFIX = 'user.minifo.';
+
+export interface Caller {
+  uid: number;
+  gid: number;
+}
+
+/** What a path resolves to. */
+export interface Resolved {
+  path: string;
+  /** The base path shown here, when the base object is visible here (possibly through a rename). */
+  basePath: string | null;
+  base: Stat | null;
+  upper: Stat | null;
+  /** What the mount shows: the upper attributes if any, else base's, with the overlay's inode number. */
+  stat: Stat;
+}
+
+export interface OpenedFile {
+  fd: number;
+  extents?: { offset: number; length: number }[];
+  ino: bigint;
+  /** True when the fd reads the base (so a later copy-up must retarget it). */
+  onBase: boolean;
+}
+
+export type SetAttrs = {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  atime?: bigint | 'now';
+  mtime?: bigint | 'now';
+};
+
+export class Overlay {
+  readonly tree = new ChangeTree();
+  /** What the last open found and repaired, one sentence each. */
+  readonly check: string[] = [];
+  private readonly baseDev: bigint;
+  private readonly isRoot = process.getuid?.() === 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly copyUpListeners: Array<(path: string) => void> = [];
+  private readonly changeListeners: Array<(paths: string[]) => void> = [];
+  private readonly externalListeners: Array<(paths: string[]) => Promise<void>> = [];
+
+  private constructor(readonly base: BaseLayer, readonly storage: Storage, readonly meta: MetaLog) {
+    const root = base.lstat(ROOT);
+    if (!root) throw new Error(`${base.source}: the base has no root folder`);
+    this.baseDev = root.dev;
+  }
+
+  /**
+   * Opens an overlay on a base and a storage folder the caller has locked: loads META, checks it against
+   * storage, and repairs what disagrees (reported in `check`).
+   */
+  static open(base: BaseLayer, storage: Storage): Overlay {
+    const fresh = storage.prepare();
+    const { log, loaded } = MetaLog.open(storage.meta);
+    const overlay = new Overlay(base, storage, log);
+    if (fresh) overlay.copyMetadata(overlay.base.lstat(ROOT)!, storage.upper(ROOT), ROOT);
+    for (const record of loaded.records) overlay.tree.apply(record);
+    overlay.tree.root.upper ??= 'parent';
+    overlay.check.push(...loaded.warnings, ...checkConsistency(overlay));
+    overlay.compactIfNeeded(true);
+    return overlay;
+  }
+
+  close(): void {
+    this.meta.close();
+    this.base.close();
+  }
+
+  onCopyUp(listener: (path: string) => void): void {
+    this.copyUpListeners.push(listener);
+  }
+
+  onChange(listener: (paths: string[]) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /** Listens for changes the kernel did not make itself (revert, undo): its caches must be invalidated. */
+  onExternalChange(listener: (paths: string[]) => Promise<void>): void {
+    this.externalListeners.push(listener);
+  }
+
+  /** Tells listeners (the kernel's caches) about a change they did not see; resolves once they caught up. */
+  async externallyChanged(paths: string[]): Promise<void> {
+    await Promise.all(this.externalListeners.map((listener) => listener(paths)));
+    this.changed(...paths);
+  }
+
+  /** Gives the storage root base's root metadata again (after reverting everything). */
+  resetRootMetadata(): void {
+    this.copyMetadata(this.base.lstat(ROOT)!, this.storage.upper(ROOT), ROOT);
+  }
+
+  /** Runs mutations one at a time: a copy-up awaits its data copy, and nothing may interleave with it. */
+  serial<T>(work: () => T | Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- resolution -------------------------------------------------------------------------------
+
+  /** The base path a path would show from its parent alone, ignoring its own state. */
+  naturalBasePath(path: string): string | null {
+    if (path === ROOT) return ROOT;
+    const parentBase = this.basePathOf(parentOf(path));
+    return parentBase === null ? null : join(parentBase, nameOf(path));
+  }
+
+  /** The base path that a path shows, following renames and stopping at whiteouts. */
+  basePathOf(path: string): string | null {
+    let node: ChangeNode | undefined = this.tree.root;
+    let basePath: string | null = ROOT;
+    for (const part of components(path)) {
+      node = node?.child(part);
+      if (node?.from != null) basePath = node.from;
+      else if (node?.whiteout) basePath = null;
+      else basePath = basePath === null ? null : join(basePath, part);
+    }
+    return basePath;
+  }
+
+  naturalBaseExists(path: string): boolean {
+    const natural = this.naturalBasePath(path);
+    return natural !== null && this.base.lstat(natural) !== null;
+  }
+
+  /** Resolves a path whose parent is known to exist; null when nothing is there. */
+  resolve(path: string): Resolved | null {
+    const node = this.tree.get(path);
+    const basePath = this.basePathOf(path);
+    const upper = node?.upper ? this.lstatUpper(path) : null;
+    const base = basePath !== null ? this.base.lstat(basePath) : null;
+    if (upper) {
+      const sameKind = base !== null && (base.mode & BigInt(S_IFMT)) === (upper.mode & BigInt(S_IFMT));
+      const copyOfBase = node!.upper !== 'created' && sameKind;
+      return { path, basePath: copyOfBase ? basePath : null, base: copyOfBase ? base : null, upper, stat: this.upperStat(path, upper, copyOfBase ? base : null) };
+    }
+    if (base) return { path, basePath, base, upper: null, stat: { ...base, ino: this.baseIno(base, basePath!) } };
+    return null;
+  }
+
+  /** Resolves a path from outside (a control request): every ancestor must exist and be a folder. */
+  resolveChecked(path: string): Resolved | null {
+    let dir = ROOT;
+    for (const part of components(path)) {
+      const r = this.resolve(dir);
+      if (!r || !isDir(r.stat)) return null;
+      dir = join(dir, part);
+    }
+    return this.resolve(path);
+  }
+
+  lstat(path: string): Stat {
+    const r = this.resolve(path);
+    if (!r) throw new FsError('ENOENT', path);
+    return r.stat;
+  }
+
+  /** The merged folder's names: base's (minus hidden ones), then storage's, then renamed-in ones. */
+  readdir(path: string): string[] {
+    const r = this.resolve(path);
+    if (!r) throw new FsError('ENOENT', path);
+    if (!isDir(r.stat)) throw new FsError('ENOTDIR', path);
+    const node = this.tree.get(path);
+    const names = new Set<string>();
+    if (r.basePath !== null && r.base && isDir(r.base)) {
+      for (const name of this.base.readdir(r.basePath)) {
+        const child = node?.child(name);
+        if (!child || (!child.whiteout && child.from === null)) names.add(name);
+      }
+    }
+    if (r.upper) {
+      for (const name of fs.readdirSync(this.storage.upper(path), { encoding: 'buffer' })) names.add(name.toString('latin1'));
+    }
+    if (node?.children) {
+      for (const [name, child] of node.children) {
+        if (child.from !== null && !names.has(name) && this.base.lstat(child.from)) names.add(name);
+      }
+    }
+    return [...names];
+  }
+
+  readlink(path: string): string {
+    const r = this.resolve(path);
+    if (!r) throw new FsError('ENOENT', path);
+    if ((r.stat.mode & BigInt(S_IFMT)) !== BigInt(S_IFLNK)) throw new FsError('EINVAL', path);
+    if (r.upper) return fs.readlinkSync(this.storage.upper(path), { encoding: 'buffer' }).toString('latin1');
+    return this.base.readlink(r.basePath!);
+  }
+
+  // ---- files --------------------------------------------------------------------------------------
+
+  /** Opens a file for the binding's data path. Opening for write copies a base file up first. */
+  async open(path: string, flags: number): Promise<OpenedFile> {
+    const writing = (flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC) !== 0;
+    let r = this.mustResolve(path);
+    if (writing && !r.upper) {
+      await this.serial(() => this.copyUp(path, { data: (flags & O_TRUNC) === 0 }));
+      r = this.mustResolve(path);
+    }
+    if (r.upper) {
+      const fd = fs.openSync(this.storage.upper(path), backingFlags(flags));
+      return { fd, ino: r.stat.ino, onBase: false };
+    }
+    const data = this.base.openData(r.basePath!);
+    return { fd: data.fd, extents: data.extents, ino: r.stat.ino, onBase: true };
+  }
+
+  /** Opens the upper copy of a path with the access mode of an earlier open (to retarget its handle). */
+  reopenUpper(path: string, flags: number): number {
+    return fs.openSync(this.storage.upper(path), backingFlags(flags & ~O_TRUNC));
+  }
+
+  create(caller: Caller, path: string, mode: number, flags: number): Promise<{ resolved: Resolved; fd: number }> {
+    return this.serial(() => {
+      const existing = this.resolve(path);
+      if (existing) {
+        if (flags & O_EXCL) throw new FsError('EEXIST', path);
+        throw new FsError('EEXIST', `${path} appeared while creating it`);
+      }
+      this.ensureUpperDir(parentOf(path));
+      const target = this.storage.upper(path);
+      const fd = fs.openSync(target, backingFlags(flags) | O_CREAT | O_EXCL, mode & 0o7777);
+      try {
+        this.ownNew(caller, parentOf(path), (owner) => fs.fchownSync(fd, owner.uid, owner.gid));
+      } catch (error) {
+        fs.closeSync(fd);
+        fs.unlinkSync(target);
+        throw error;
+      }
+      this.recordCreated(path);
+      return { resolved: this.mustResolve(path), fd };
+    });
+  }
+
+  mkdir(caller: Caller, path: string, mode: number): Promise<Resolved> {
+    return this.serial(() => this.makeNew(caller, path, (target) => fs.mkdirSync(target, { mode: mode & 0o7777 })));
+  }
+
+  mknod(caller: Caller, path: string, mode: number, rdev: number): Promise<Resolved> {
+    return this.serial(() => this.makeNew(caller, path, (target) => sys.mknod(target, mode, rdev)));
+  }
+
+  symlink(caller: Caller, path: string, target: string): Promise<Resolved> {
+    return this.serial(() => this.makeNew(caller, path, (at) => fs.symlinkSync(bytes(target), at)));
+  }
+
+  link(source: string, path: string): Promise<Resolved> {
+    return this.serial(async () => {
+      const r = this.mustResolve(source);
+      if (isDir(r.stat)) throw new FsError('EPERM', 'hard links to folders are not allowed');
+      if (this.resolve(path)) throw new FsError('EEXIST', path);
+      if (!r.upper) await this.copyUp(source, { data: true });
+      this.ensureUpperDir(parentOf(path));
+      const upperSource = this.storage.upper(source);
+      const upperIno = FROM_STORAGE | (this.lstatUpper(source)!.ino & MASK_62);
+      // The second name will resolve as 'created': pin the inode number the first name shows.
+      if (r.stat.ino !== upperIno && isRegular(r.stat)) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
+      fs.linkSync(upperSource, this.storage.upper(path));
+      this.recordCreated(path);
+      this.changed(source, path);
+      return this.mustResolve(path);
+    });
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.serial(() => {
+      const r = this.mustResolve(path);
+      if (isDir(r.stat)) throw new FsError('EISDIR', path);
+      if (r.upper) fs.unlinkSync(this.storage.upper(path));
+      this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null });
+      this.changed(path);
+    });
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.serial(() => {
+      const r = this.mustResolve(path);
+      if (!isDir(r.stat)) throw new FsError('ENOTDIR', path);
+      if (path === ROOT) throw new FsError('EBUSY', path);
+      if (this.readdir(path).length > 0) throw new FsError('ENOTEMPTY', path);
+      if (r.upper) fs.rmdirSync(this.storage.upper(path));
+      this.clearSubtree(path);
+      this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null });
+      this.changed(path);
+    });
+  }
+
+  /** rename(2) and renameat2 with RENAME_NOREPLACE. Copies no data: base-backed names are redirected. */
+  rename(from: string, to: string, flags: number): Promise<void> {
+    return this.serial(() => {
+      if (flags & sys.constants.RENAME_EXCHANGE) throw new FsError('EINVAL', 'RENAME_EXCHANGE is not supported');
+      if (flags & ~sys.constants.RENAME_NOREPLACE) throw new FsError('EINVAL', 'unknown rename flags');
+      const source = this.mustResolve(from);
+      const target = this.resolve(to);
+      if (to === from || (to + '/').startsWith(from + '/')) {
+        if (to === from) return;
+        throw new FsError('EINVAL', `cannot move ${from} into itself`);
+      }
+      if (target) {
+        if (flags & sys.constants.RENAME_NOREPLACE) throw new FsError('EEXIST', to);
+        if (target.stat.ino === source.stat.ino) return;
+        if (isDir(source.stat) && !isDir(target.stat)) throw new FsError('ENOTDIR', to);
+        if (!isDir(source.stat) && isDir(target.stat)) throw new FsError('EISDIR', to);
+        if (isDir(target.stat) && this.readdir(to).length > 0) throw new FsError('ENOTEMPTY', to);
+      }
+      const sourceBase = source.base ? source.basePath : null;
+      if (source.upper) {
+        this.ensureUpperDir(parentOf(to));
+        fs.renameSync(this.storage.upper(from), this.storage.upper(to));
+      } else if (target?.upper) {
+        if (isDir(target.upper)) fs.rmdirSync(this.storage.upper(to));
+        else fs.unlinkSync(this.storage.upper(to));
+      }
+      this.tree.move(from, to);
+      this.meta.append({ op: 'move', from, to });
+      const moved = this.tree.get(to);
+      const redirect = sourceBase !== null && sourceBase !== this.naturalBasePath(to) ? sourceBase : null;
+      const upper = moved?.upper === 'created' || moved?.upper === 'modified' ? moved.upper : null;
+      const isNaturalBaseOfTarget = sourceBase !== null && redirect === null;
+      this.record(to, { whiteout: !isNaturalBaseOfTarget && this.naturalBaseExists(to), upper, from: redirect });
+      this.record(from, { whiteout: this.naturalBaseExists(from), upper: null, from: null });
+      this.changed(from, to);
+    });
+  }
+
+  /** chmod, chown, truncate and utimens. A base entry is copied up first (without data for a truncate to 0). */
+  setattr(path: string, attrs: SetAttrs): Promise<Resolved> {
+    return this.serial(async () => {
+      const r = this.mustResolve(path);
+      if (!r.upper) await this.copyUp(path, { data: attrs.size !== 0 });
+      else if (this.tree.get(path)!.upper === 'parent') this.markModified(path);
+      const target = this.storage.upper(path);
+      if (attrs.size !== undefined) fs.truncateSync(target, attrs.size);
+      if (attrs.uid !== undefined || attrs.gid !== undefined) fs.lchownSync(target, attrs.uid ?? -1, attrs.gid ?? -1);
+      if (attrs.mode !== undefined) fs.chmodSync(target, attrs.mode & 0o7777);
+      if (attrs.atime !== undefined || attrs.mtime !== undefined) sys.utimens(target, attrs.atime, attrs.mtime);
+      this.changed(path);
+      return this.mustResolve(path);
+    });
+  }
+
+  // ---- extended attributes ---------------------------------------------------------------------
+
+  listXattrs(path: string): string[] {
+    const r = this.mustResolve(path);
+    const names = r.upper
+      ? sys.llistxattr(this.storage.upper(path)).map((b) => b.toString('latin1'))
+      : this.base.listXattrs(r.basePath!);
+    return names.filter((name) => !name.startsWith(OWN_XATTR_PREFIX));
+  }
+
+  getXattr(path: string, name: string): Buffer {
+    if (name.startsWith(OWN_XATTR_PREFIX)) throw new FsError('ENODATA', name);
+    const r = this.mustResolve(path);
+    return r.upper ? sys.lgetxattr(this.storage.upper(path), bytes(name)) : this.base.getXattr(r.basePath!, name);
+  }
+
+  setXattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
+    if (name.startsWith(OWN_XATTR_PREFIX)) return Promise.reject(new FsError('EPERM', `${name} is reserved by minifo`));
+    return this.serial(async () => {
+      await this.ensureModifiable(path);
+      sys.lsetxattr(this.storage.upper(path), bytes(name), value, flags);
+      this.changed(path);
+    });
+  }
+
+  removeXattr(path: string, name: string): Promise<void> {
+    if (name.startsWith(OWN_XATTR_PREFIX)) return Promise.reject(new FsError('EPERM', `${name} is reserved by minifo`));
+    return this.serial(async () => {
+      const r = this.mustResolve(path);
+      if (!r.upper && !this.base.listXattrs(r.basePath!).includes(name)) throw new FsError('ENODATA', name);
+      await this.ensureModifiable(path);
+      sys.lremovexattr(this.storage.upper(path), bytes(name));
+      this.changed(path);
+    });
+  }
+
+  statfs(): fs.StatsFs {
+    return fs.statfsSync(this.storage.dir);
+  }
+
+  /** fsync of anything in the mount also makes the META records so far durable. */
+  syncMeta(): void {
+    this.meta.sync();
+  }
+
+  // ---- copy-up ------------------------------------------------------------------------------------
+
+  /**
+   * Copies a base entry into storage with its data (unless `data` is false), mode, owner, times and
+   * xattrs: staged in work/, then renamed into place, so no half-copied file is ever visible.
+   * Must run inside serial().
+   */
+  async copyUp(path: string, opts: { data: boolean }): Promise<void> {
+    const r = this.mustResolve(path);
+    if (r.upper) return;
+    if (!r.base || r.basePath === null) throw new FsError('EIO', `${path} has neither an upper nor a base entry`);
+    this.ensureUpperDir(parentOf(path));
+    const staged = this.storage.workPath('copyup');
+    const base = r.base;
+    const type = Number(base.mode & BigInt(S_IFMT));
+    try {
+      if (type === S_IFREG) await this.copyFileData(r.basePath, staged, opts.data);
+      else if (type === S_IFDIR) fs.mkdirSync(staged, { mode: 0o700 });
+      else if (type === S_IFLNK) fs.symlinkSync(bytes(this.base.readlink(r.basePath)), staged);
+      else sys.mknod(staged, Number(base.mode), Number(base.rdev));
+      this.copyMetadata(base, staged, r.basePath);
+      fs.renameSync(staged, this.storage.upper(path));
+    } catch (error) {
+      fs.rmSync(staged, { recursive: true, force: true });
+      throw error;
+    }
+    this.markModified(path);
+    for (const listener of this.copyUpListeners) listener(path);
+  }
+
+  private async copyFileData(basePath: string, staged: Buffer, withData: boolean): Promise<void> {
+    const out = fs.openSync(staged, fs.constants.O_WRONLY | O_CREAT | O_EXCL, 0o600);
+    try {
+      if (!withData) return;
+      const data = this.base.openData(basePath);
+      try {
+        fs.ftruncateSync(out, data.size);
+        const runs = data.extents ?? [{ offset: 0, length: data.size }];
+        let position = 0;
+        for (const run of runs) {
+          await sys.copyData(data.fd, run.offset, out, position, run.length);
+          position += run.length;
+        }
+      } finally {
+        fs.closeSync(data.fd);
+      }
+    } finally {
+      fs.closeSync(out);
+    }
+  }
+
+  /** Gives a new storage entry the base entry's owner, mode, xattrs and times (times last: the others touch ctime only). */
+  private copyMetadata(base: Stat, target: Buffer, basePath: string): void {
+    const isLink = (base.mode & BigInt(S_IFMT)) === BigInt(S_IFLNK);
+    if (this.isRoot) fs.lchownSync(target, Number(base.uid), Number(base.gid));
+    if (!isLink) fs.chmodSync(target, Number(base.mode) & 0o7777);
+    for (const name of this.base.listXattrs(basePath)) {
+      sys.lsetxattr(target, bytes(name), this.base.getXattr(basePath, name), 0);
+    }
+    sys.utimens(target, base.atimeNs, base.mtimeNs);
+  }
+
+  /** Makes sure a folder exists in storage, creating missing ones as mirrors of their base folders. */
+  ensureUpperDir(path: string): void {
+    const node = this.tree.get(path);
+    if (node?.upper) return;
+    this.ensureUpperDir(parentOf(path));
+    const r = this.mustResolve(path);
+    if (!r.base || !isDir(r.base)) throw new FsError('ENOTDIR', path);
+    const staged = this.storage.workPath('dir');
+    fs.mkdirSync(staged, { mode: 0o700 });
+    try {
+      this.copyMetadata(r.base, staged, r.basePath!);
+      fs.renameSync(staged, this.storage.upper(path));
+    } catch (error) {
+      fs.rmSync(staged, { recursive: true, force: true });
+      throw error;
+    }
+    this.tree.ensure(path).upper = 'parent';
+  }
+
+  private async ensureModifiable(path: string): Promise<void> {
+    const r = this.mustResolve(path);
+    if (!r.upper) await this.copyUp(path, { data: true });
+    else if (this.tree.get(path)!.upper === 'parent') this.markModified(path);
+  }
+
+  private markModified(path: string): void {
+    const node = this.tree.ensure(path);
+    this.record(path, { whiteout: node.whiteout, upper: 'modified', from: node.from });
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  private makeNew(caller: Caller, path: string, make: (target: Buffer) => void): Resolved {
+    if (this.resolve(path)) throw new FsError('EEXIST', path);
+    this.ensureUpperDir(parentOf(path));
+    const target = this.storage.upper(path);
+    make(target);
+    try {
+      this.ownNew(caller, parentOf(path), (owner) => fs.lchownSync(target, owner.uid, owner.gid));
+    } catch (error) {
+      fs.rmSync(target, { recursive: false, force: true });
+      throw error;
+    }
+    this.recordCreated(path);
+    return this.mustResolve(path);
+  }
+
+  /** New entries belong to the caller (when the daemon may chown), with the parent's group when it is setgid. */
+  private ownNew(caller: Caller, parent: string, chown: (owner: Caller) => void): void {
+    if (!this.isRoot) return;
+    const dir = this.mustResolve(parent).stat;
+    const setgid = (Number(dir.mode) & S_ISGID) !== 0;
+    chown({ uid: caller.uid, gid: setgid ? Number(dir.gid) : caller.gid });
+  }
+
+  private recordCreated(path: string): void {
+    this.record(path, { whiteout: this.naturalBaseExists(path), upper: 'created', from: null });
+    this.changed(path);
+  }
+
+  /** Sets a path's state in memory and appends it to META. */
+  record(path: string, state: PathState): void {
+    this.tree.setState(path, state);
+    this.meta.append({ op: 'state', path, state });
+    this.compactIfNeeded(false);
+  }
+
+  clearSubtree(path: string): void {
+    this.tree.clear(path);
+    this.meta.append({ op: 'clear', path });
+  }
+
+  private compactIfNeeded(force: boolean): void {
+    const live = this.tree.count();
+    if (force ? this.meta.needsCompaction(live) || this.check.length > 0 : this.meta.needsCompaction(live)) {
+      this.meta.compact(this.tree.records());
+    }
+  }
+
+  changed(...paths: string[]): void {
+    for (const listener of this.changeListeners) listener(paths);
+  }
+
+  mustResolve(path: string): Resolved {
+    const r = this.resolve(path);
+    if (!r) throw new FsError('ENOENT', path);
+    return r;
+  }
+
+  lstatUpper(path: string): Stat | null {
+    try {
+      return fs.lstatSync(this.storage.upper(path), { bigint: true });
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) throw new FsError('EIO', `${path} is listed in META but missing from storage`);
+      throw error;
+    }
+  }
+
+  /** Overlay inode number of a base object: stable across copy-up, rename and remount. */
+  baseIno(base: Stat, basePath: string): bigint {
+    // Base hard links are separate files here (as in mini_fo), so they get path-derived numbers.
+    if (base.dev !== this.baseDev || (base.nlink > 1n && !isDir(base))) return HASHED | (hash64(`${base.dev}:${basePath}`) & MASK_62);
+    return base.ino & MASK_62;
+  }
+
+  private upperStat(path: string, upper: Stat, base: Stat | null): Stat {
+    let ino: bigint;
+    if (base) ino = this.baseIno(base, this.basePathOf(path)!);
+    else if (upper.nlink > 1n && isRegular(upper)) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_62));
+    else ino = FROM_STORAGE | (upper.ino & MASK_62);
+    // A folder merged from storage and base has no meaningful link count; report 1 as overlayfs does.
+    const nlink = base && isDir(upper) ? 1n : upper.nlink;
+    return { ...upper, ino, nlink };
+  }
+
+  private pinnedIno(path: string): bigint | null {
+    try {
+      return BigInt(sys.lgetxattr(this.storage.upper(path), INO_XATTR).toString());
+    } catch (error) {
+      if (hasCode(error, 'ENODATA')) return null;
+      throw error;
+    }
+  }
+}
+
+export function isDir(st: Stat): boolean {
+  return (st.mode & BigInt(S_IFMT)) === BigInt(S_IFDIR);
+}
+
+export function isRegular(st: Stat): boolean {
+  return (st.mode & BigInt(S_IFMT)) === BigInt(S_IFREG);
+}
+
+/** The flags for the storage fd behind an open: the kernel already applied O_APPEND's offset and O_CREAT. */
+function backingFlags(flags: number): number {
+  return (flags & ~(O_APPEND | O_CREAT | O_EXCL | O_DIRECT)) | O_NOFOLLOW;
+}
+
+function hash64(text: string): bigint {
+  return createHash('sha256').update(text, 'latin1').digest().readBigUInt64LE(0);
+}

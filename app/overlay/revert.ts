@@ -1,0 +1,139 @@
+/**
+ * Revert: put back exactly what base has at some paths, and undo that.
+ *
+ * Nothing is deleted. What a revert discards (storage entries and their META records) moves into
+ * STORAGE/trash/ID/, with a manifest, so `undoRevert(ID)` can put it all back.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { FsError } from '../errors';
+import type { Change, RevertResult } from '../control/protocol';
+import { formatRecord, parseRecord, type MetaRecord } from '../meta/meta-format';
+import { isWithin, join, nameOf, parentOf, ROOT, under } from '../paths';
+import type { Overlay } from './overlay';
+
+interface TrashManifest {
+  /** The reverted overlay paths (byte strings stored as latin1 JSON strings). */
+  paths: string[];
+  /** META records of everything discarded, as META lines. */
+  records: string[];
+  reverted: Change[];
+}
+
+/** Reverts each path (folders recursively; '/' reverts everything). Paths are byte strings. */
+export function revertPaths(overlay: Overlay, paths: string[]): Promise<RevertResult> {
+  return overlay.serial(async () => {
+    const roots = outermost(paths);
+    const id = `${Date.now()}-${randomBytes(4).toString('hex')}`;
+    const trashDir = path.join(overlay.storage.trash, id);
+    const manifest: TrashManifest = { paths: [], records: [], reverted: [] };
+    const touched: string[] = [];
+    for (const root of roots) {
+      const changes = overlay.tree.changes(root);
+      const renameSource = renameSourceOf(overlay, root);
+      if (changes.length === 0 && renameSource === null && !hasStorage(overlay, root)) continue;
+      const saved: MetaRecord[] = [...overlay.tree.records(root)];
+      if (renameSource !== null) saved.push(...overlay.tree.records(renameSource));
+      moveToTrash(overlay, root, trashDir);
+      overlay.clearSubtree(root);
+      if (root === ROOT) overlay.resetRootMetadata();
+      if (renameSource !== null) {
+        overlay.clearSubtree(renameSource);
+        touched.push(renameSource);
+      }
+      manifest.paths.push(root);
+      manifest.records.push(...saved.map(formatRecord));
+      manifest.reverted.push(...changes);
+      touched.push(root);
+    }
+    if (manifest.paths.length === 0) return { reverted: [], trashId: null };
+    fs.mkdirSync(trashDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(trashDir, 'manifest.json'), JSON.stringify(manifest));
+    await overlay.externallyChanged(touched);
+    return { reverted: manifest.reverted, trashId: id };
+  });
+}
+
+/** Puts back what a revert discarded, unless those paths changed since. */
+export function undoRevert(overlay: Overlay, trashId: string): Promise<{ restored: Change[] }> {
+  return overlay.serial(async () => {
+    if (!/^[0-9]+-[0-9a-f]{8}$/.test(trashId)) throw new FsError('EINVAL', `no such revert: ${trashId}`);
+    const trashDir = path.join(overlay.storage.trash, trashId);
+    const manifestFile = path.join(trashDir, 'manifest.json');
+    if (!fs.existsSync(manifestFile)) throw new FsError('ENOENT', `no such revert: ${trashId} (already undone?)`);
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as TrashManifest;
+    for (const root of manifest.paths) {
+      if (overlay.tree.changes(root).length > 0 || hasStorage(overlay, root)) {
+        throw new FsError('EBUSY', `cannot undo: ${root} changed since the revert; revert it again first`);
+      }
+    }
+    for (const root of manifest.paths) {
+      const saved = under(path.join(trashDir, 'upper'), root);
+      if (root === ROOT) {
+        if (fs.existsSync(saved)) {
+          for (const name of fs.readdirSync(saved, { encoding: 'buffer' })) {
+            fs.renameSync(Buffer.concat([saved, Buffer.from('/'), name]), overlay.storage.upper(join(ROOT, name.toString('latin1'))));
+          }
+        }
+      } else if (fs.existsSync(saved)) {
+        overlay.ensureUpperDir(parentOf(root));
+        fs.renameSync(saved, overlay.storage.upper(root));
+      }
+    }
+    for (const line of manifest.records) {
+      const record = parseRecord(line);
+      if (record.op === 'state') overlay.record(record.path, record.state);
+    }
+    for (const root of manifest.paths) markMirrorFolders(overlay, root);
+    fs.rmSync(trashDir, { recursive: true, force: true });
+    await overlay.externallyChanged(manifest.paths);
+    return { restored: manifest.reverted };
+  });
+}
+
+/** Drops paths that lie under another one. */
+function outermost(paths: string[]): string[] {
+  const sorted = [...new Set(paths)].sort((a, b) => a.length - b.length);
+  return sorted.filter((p, i) => !sorted.slice(0, i).some((q) => isWithin(p, q)));
+}
+
+/** For a renamed entry, the overlay path its base entry came from (whose deletion the revert also undoes). */
+function renameSourceOf(overlay: Overlay, p: string): string | null {
+  const from = overlay.tree.get(p)?.from ?? null;
+  if (from === null || overlay.naturalBasePath(from) !== from) return null;
+  const node = overlay.tree.get(from);
+  return node?.whiteout && node.upper === null ? from : null;
+}
+
+function hasStorage(overlay: Overlay, p: string): boolean {
+  return p !== ROOT && overlay.tree.get(p)?.upper != null;
+}
+
+/** Moves the storage side of a path (or, for the root, everything in upper/) into the trash folder. */
+function moveToTrash(overlay: Overlay, p: string, trashDir: string): void {
+  const savedRoot = path.join(trashDir, 'upper');
+  if (p === ROOT) {
+    const names = fs.readdirSync(overlay.storage.upper(ROOT), { encoding: 'buffer' });
+    if (names.length === 0) return;
+    fs.mkdirSync(savedRoot, { recursive: true, mode: 0o700 });
+    for (const name of names) {
+      const child = join(ROOT, name.toString('latin1'));
+      fs.renameSync(overlay.storage.upper(child), under(savedRoot, child));
+    }
+    return;
+  }
+  if (!hasStorage(overlay, p)) return;
+  fs.mkdirSync(under(savedRoot, parentOf(p)), { recursive: true, mode: 0o700 });
+  fs.renameSync(overlay.storage.upper(p), under(savedRoot, join(parentOf(p), nameOf(p))));
+}
+
+/** After putting storage folders back, the ones that only mirror base are 'parent' folders again. */
+function markMirrorFolders(overlay: Overlay, root: string): void {
+  const st = fs.lstatSync(overlay.storage.upper(root), { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return;
+  if (!overlay.tree.get(root)?.upper) overlay.tree.ensure(root).upper = 'parent';
+  for (const entry of fs.readdirSync(overlay.storage.upper(root), { withFileTypes: true, encoding: 'buffer' })) {
+    if (entry.isDirectory()) markMirrorFolders(overlay, join(root, entry.name.toString('latin1')));
+  }
+}

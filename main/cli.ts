@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+/**
+ * The `minifo` command. Other tools script it, so its words, output and exit codes are a contract:
+ * exit 0 on success; on failure one line "minifo: REASON" on stderr and exit 1.
+ */
+import { controlCall, mountOverlay, unmountOverlay, validateMount, absoluteRequest, type MountRequest } from './commands';
+import { runDaemon } from './daemon';
+import { parseMountOptions, optionsForDaemon } from './mount-options';
+import type { Change } from '../app/control/protocol';
+
+const USAGE = `usage:
+  minifo mount BASE STORAGE MOUNTPOINT [-f|--foreground] [-o OPT[,OPT...]]
+  minifo umount MOUNTPOINT
+  minifo status TARGET [--json]        TARGET: a mountpoint or a storage folder
+  minifo revert TARGET PATH...         PATH relative to the overlay root; folders revert recursively
+  minifo meta TARGET [--json|--raw]
+  minifo ui [--port N]                 serve the app on 127.0.0.1 and print its URL
+  minifo SOURCE MOUNTPOINT -o base=DIR,sto=DIR[,...]                          (mount.fuse form)
+  minifo SOURCE MOUNTPOINT -o lowerdir=DIR,upperdir=DIR[,workdir=DIR][,...]   (overlayfs names)`;
+
+class UsageError extends Error {}
+
+interface Args {
+  positional: string[];
+  flags: Set<string>;
+  options: string[];
+  port?: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { positional: [], flags: new Set(), options: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-o') {
+      if (argv[i + 1] === undefined) throw new UsageError('-o needs a list of options');
+      args.options.push(argv[++i]);
+    } else if (arg.startsWith('-o') && arg.length > 2) args.options.push(arg.slice(2));
+    else if (arg === '--port') {
+      const port = Number(argv[++i]);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port needs a port number, not ${argv[i]}`);
+      args.port = port;
+    } else if (arg === '-f' || arg === '--foreground') args.flags.add('foreground');
+    else if (arg === '--json' || arg === '--raw' || arg === '-h' || arg === '--help' || arg === '-n' || arg === '-s' || arg === '-v') args.flags.add(arg);
+    else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown flag ${arg}`);
+    else args.positional.push(arg);
+  }
+  return args;
+}
+
+function expect(args: Args, count: number, what: string): void {
+  if (args.positional.length !== count) throw new UsageError(`${what} takes ${count} argument${count === 1 ? '' : 's'}`);
+}
+
+async function mountCommand(req: MountRequest, foreground: boolean): Promise<void> {
+  if (!foreground) {
+    await mountOverlay(req);
+    return;
+  }
+  await validateMount(req);
+  const running = await runDaemon(absoluteRequest(req));
+  console.error(`minifo: mounted ${running.info.base} at ${running.info.mountpoint}; Ctrl-C unmounts`);
+  await running.finished;
+}
+
+function printChanges(changes: Change[]): void {
+  const tty = process.stdout.isTTY;
+  for (const c of changes) {
+    process.stdout.write(`${c.kind} ${c.path}${tty && c.from !== undefined ? `  (from ${c.from})` : ''}\n`);
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const args = parseArgs(rest);
+  switch (command) {
+    case 'mount': {
+      expect(args, 3, 'mount');
+      const [base, storage, mountpoint] = args.positional;
+      return mountCommand({ base, storage, mountpoint, options: args.options }, args.flags.has('foreground'));
+    }
+    case 'umount':
+    case 'unmount':
+      expect(args, 1, 'umount');
+      return unmountOverlay(args.positional[0]);
+    case 'status': {
+      expect(args, 1, 'status');
+      const { changes } = await controlCall(args.positional[0], 'status', {});
+      if (args.flags.has('--json')) process.stdout.write(JSON.stringify({ changes }) + '\n');
+      else printChanges(changes);
+      return;
+    }
+    case 'revert': {
+      if (args.positional.length < 2) throw new UsageError('revert takes a TARGET and at least one PATH');
+      const [target, ...paths] = args.positional;
+      const result = await controlCall(target, 'revert', { paths: paths.map((p) => (p.startsWith('/') ? p : '/' + p)) });
+      printChanges(result.reverted);
+      return;
+    }
+    case 'meta': {
+      expect(args, 1, 'meta');
+      const view = await controlCall(args.positional[0], 'meta', {});
+      if (args.flags.has('--raw')) process.stdout.write(view.raw);
+      else if (args.flags.has('--json')) process.stdout.write(JSON.stringify(view) + '\n');
+      else {
+        console.log(`# ${view.file}`);
+        for (const r of view.records) console.log(`${r.kind} ${r.path}${r.from !== undefined ? ` ${r.from}` : ''}`);
+        for (const finding of view.check) console.log(`# check: ${finding}`);
+      }
+      return;
+    }
+    case 'ui': {
+      expect(args, 0, 'ui');
+      const { startWebHost } = await import('./web-host');
+      const host = await startWebHost({ port: args.port });
+      process.stdout.write(host.url + '\n');
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+      });
+      await host.close();
+      return;
+    }
+    default:
+      return mountFuseForm(command, args);
+  }
+}
+
+/** mount.fuse calls `minifo SOURCE MOUNTPOINT -o OPTIONS`, as mount(8) and fstab lines do. */
+async function mountFuseForm(source: string, args: Args): Promise<void> {
+  if (args.positional.length !== 1 || args.options.length === 0) throw new UsageError(`unknown command "${source}"`);
+  const parsed = parseMountOptions(args.options);
+  if (!parsed.storage) throw new UsageError('the mount.fuse form needs -o sto=STORAGE (or upperdir=STORAGE)');
+  const req: MountRequest = { base: parsed.base ?? source, storage: parsed.storage, mountpoint: args.positional[0], options: optionsForDaemon(parsed) };
+  return mountCommand(req, args.flags.has('foreground'));
+}
+
+run(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`minifo: ${message.split('\n')[0]}\n`);
+    if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    if (process.env.MINIFO_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exit(1);
+  },
+);
