@@ -42,9 +42,8 @@ export class MetaLog {
     if (loaded.movedAside) {
       fs.writeFileSync(file, META_HEADER + '\n', { mode: 0o600, flag: 'wx' });
     }
-    const log = new MetaLog(file, fs.openSync(file, 'a'), loaded.records.length + 1);
-    if (loaded.tornTail) log.terminateTornTail();
-    return { log, loaded };
+    if (loaded.tornTail) dropTornTail(file);
+    return { log: new MetaLog(file, fs.openSync(file, 'a'), loaded.records.length + 1), loaded };
   }
 
   /** Appends one record; returns once the line is in the file. */
@@ -90,11 +89,12 @@ export class MetaLog {
   close(): void {
     fs.closeSync(this.fd);
   }
+}
 
-  /** A torn last line was ignored; end it so the next record starts on a line of its own. */
-  private terminateTornTail(): void {
-    fs.writeSync(this.fd, '\n');
-  }
+/** Cuts a torn last line off, so the next record starts on a line of its own and the fragment is never read as one. */
+function dropTornTail(file: string): void {
+  const data = fs.readFileSync(file);
+  fs.truncateSync(file, data.lastIndexOf(0x0a) + 1);
 }
 
 interface ReadResult extends LoadedMeta {

@@ -443,7 +443,7 @@ export class Overlay {
       else if (type === S_IFLNK) fs.symlinkSync(bytes(this.base.readlink(r.basePath)), staged);
       else sys.mknod(staged, Number(base.mode), Number(base.rdev));
       this.copyMetadata(base, staged, r.basePath);
-      fs.renameSync(staged, this.storage.upper(path));
+      this.placeKeepingParentTimes(staged, path);
     } catch (error) {
       fs.rmSync(staged, { recursive: true, force: true });
       throw error;
@@ -495,12 +495,23 @@ export class Overlay {
     fs.mkdirSync(staged, { mode: 0o700 });
     try {
       this.copyMetadata(r.base, staged, r.basePath!);
-      fs.renameSync(staged, this.storage.upper(path));
+      this.placeKeepingParentTimes(staged, path);
     } catch (error) {
       fs.rmSync(staged, { recursive: true, force: true });
       throw error;
     }
     this.tree.ensure(path).upper = 'parent';
+  }
+
+  /**
+   * Renames a staged copy into upper/. The merged folder gained no name (the entry was there already,
+   * from base), so its times must not move: they are put back as they were.
+   */
+  private placeKeepingParentTimes(staged: Buffer, path: string): void {
+    const parent = this.storage.upper(parentOf(path));
+    const before = fs.lstatSync(parent, { bigint: true });
+    fs.renameSync(staged, this.storage.upper(path));
+    sys.utimens(parent, before.atimeNs, before.mtimeNs);
   }
 
   private async ensureModifiable(path: string): Promise<void> {
