@@ -75,6 +75,8 @@ export async function mountOverlay(req: MountRequest): Promise<OverlayInfo> {
   const child = spawn(process.execPath, [path.join(__dirname, 'daemon.js'), JSON.stringify(absoluteRequest(req))], {
     detached: true,
     stdio: ['ignore', log, log, 'pipe'],
+    // Inside a packaged Electron app, execPath is the app itself: make it behave as plain Node.
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
   });
   fs.closeSync(log);
   const ready = child.stdio[3] as NodeJS.ReadableStream;

@@ -24,10 +24,14 @@ const O_ACCMODE = 0o3;
 const O_DIRECT = 0o40000;
 const S_ISGID = 0o2000;
 
-/** Inode-number spaces, so numbers from base and storage never collide (like overlayfs' xino). */
-const MASK_62 = (1n << 62n) - 1n;
-const FROM_STORAGE = 1n << 63n;
-const HASHED = 1n << 62n;
+/**
+ * Inode-number spaces, so numbers from base and storage never collide (like overlayfs' xino). They stay
+ * below 2^50, where a double holds them exactly: many programs (Node's fs among them) compare st_ino as one.
+ */
+const INO_BITS = 48n;
+const MASK_INO = (1n << INO_BITS) - 1n;
+const FROM_STORAGE = 1n << INO_BITS;
+const HASHED = 2n << INO_BITS;
 /** Hidden xattr that pins a storage inode's overlay inode number when it gets a second name. */
 const INO_XATTR = 'user.minifo.ino';
 const OWN_XATTR_PREFIX = 'user.minifo.';
@@ -172,7 +176,7 @@ export class Overlay {
       const copyOfBase = node!.upper !== 'created' && sameKind;
       return { path, basePath: copyOfBase ? basePath : null, base: copyOfBase ? base : null, upper, stat: this.upperStat(path, upper, copyOfBase ? base : null) };
     }
-    if (base) return { path, basePath, base, upper: null, stat: { ...base, ino: this.baseIno(base, basePath!) } };
+    if (base) return { path, basePath, base, upper: null, stat: this.baseStat(base, basePath!) };
     return null;
   }
 
@@ -290,7 +294,7 @@ export class Overlay {
       if (!r.upper) await this.copyUp(source, { data: true });
       this.ensureUpperDir(parentOf(path));
       const upperSource = this.storage.upper(source);
-      const upperIno = FROM_STORAGE | (this.lstatUpper(source)!.ino & MASK_62);
+      const upperIno = FROM_STORAGE | (this.lstatUpper(source)!.ino & MASK_INO);
       // The second name will resolve as 'created': pin the inode number the first name shows.
       if (r.stat.ino !== upperIno && isRegular(r.stat)) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
       fs.linkSync(upperSource, this.storage.upper(path));
@@ -449,6 +453,7 @@ export class Overlay {
       throw error;
     }
     this.markModified(path);
+    this.changed(path);
     for (const listener of this.copyUpListeners) listener(path);
   }
 
@@ -595,16 +600,24 @@ export class Overlay {
 
   /** Overlay inode number of a base object: stable across copy-up, rename and remount. */
   baseIno(base: Stat, basePath: string): bigint {
-    // Base hard links are separate files here (as in mini_fo), so they get path-derived numbers.
-    if (base.dev !== this.baseDev || (base.nlink > 1n && !isDir(base))) return HASHED | (hash64(`${base.dev}:${basePath}`) & MASK_62);
-    return base.ino & MASK_62;
+    if (base.dev !== this.baseDev || isSeparatedLink(base) || base.ino > MASK_INO) return HASHED | (hash64(`${base.dev}:${basePath}`) & MASK_INO);
+    return base.ino;
+  }
+
+  /**
+   * A base entry as the mount shows it. Hard links that already exist in the base are separate files
+   * here, as in mini_fo: each name has its own inode number and a link count of 1, so changing one
+   * name in the overlay never changes another. (Hard links made through the mount are real ones.)
+   */
+  private baseStat(base: Stat, basePath: string): Stat {
+    return { ...base, ino: this.baseIno(base, basePath), nlink: isSeparatedLink(base) ? 1n : base.nlink };
   }
 
   private upperStat(path: string, upper: Stat, base: Stat | null): Stat {
     let ino: bigint;
     if (base) ino = this.baseIno(base, this.basePathOf(path)!);
-    else if (upper.nlink > 1n && isRegular(upper)) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_62));
-    else ino = FROM_STORAGE | (upper.ino & MASK_62);
+    else if (upper.nlink > 1n && isRegular(upper)) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_INO));
+    else ino = FROM_STORAGE | (upper.ino & MASK_INO);
     // A folder merged from storage and base has no meaningful link count; report 1 as overlayfs does.
     const nlink = base && isDir(upper) ? 1n : upper.nlink;
     return { ...upper, ino, nlink };
@@ -618,6 +631,10 @@ export class Overlay {
       throw error;
     }
   }
+}
+
+function isSeparatedLink(base: Stat): boolean {
+  return base.nlink > 1n && !isDir(base);
 }
 
 export function isDir(st: Stat): boolean {
