@@ -6,7 +6,9 @@
 import { controlCall, mountOverlay, unmountOverlay, validateMount, absoluteRequest, type MountRequest } from './commands';
 import { runDaemon } from './daemon';
 import { parseMountOptions, optionsForDaemon } from './mount-options';
+import * as fs from 'node:fs';
 import type { Change } from '../app/control/protocol';
+import { toDisplay } from '../app/paths';
 
 const USAGE = `usage:
   minifo mount BASE STORAGE MOUNTPOINT [-f|--foreground] [-o OPT[,OPT...]]
@@ -96,7 +98,8 @@ async function run(argv: string[]): Promise<void> {
     case 'revert': {
       if (args.positional.length < 2) throw new UsageError('revert takes a TARGET and at least one PATH');
       const [target, ...paths] = args.positional;
-      const result = await controlCall(target, 'revert', { paths: paths.map((p) => (p.startsWith('/') ? p : '/' + p)) });
+      const exact = paths.map((p) => (p.includes('\ufffd') ? rawArgument(p) : p));
+      const result = await controlCall(target, 'revert', { paths: exact.map((p) => (p.startsWith('/') ? p : '/' + p)) });
       printChanges(result.reverted);
       return;
     }
@@ -126,6 +129,17 @@ async function run(argv: string[]): Promise<void> {
     default:
       return mountFuseForm(command, args);
   }
+}
+
+/**
+ * Node decodes argv as UTF-8, so a name with other bytes arrives with U+FFFD in it. The kernel still has
+ * the exact bytes: take them from /proc/self/cmdline, in the surrogate-escaped form the protocol uses.
+ */
+function rawArgument(decoded: string): string {
+  const raw = fs.readFileSync('/proc/self/cmdline').toString('latin1').split('\0').slice(0, -1);
+  const match = raw.reverse().find((arg) => Buffer.from(arg, 'latin1').toString('utf8') === decoded);
+  if (match === undefined) throw new Error(`cannot recover the bytes of the argument ${JSON.stringify(decoded)}`);
+  return toDisplay(match);
 }
 
 /** mount.fuse calls `minifo SOURCE MOUNTPOINT -o OPTIONS`, as mount(8) and fstab lines do. */

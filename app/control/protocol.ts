@@ -82,6 +82,33 @@ export interface EntryDetail {
   local?: SideDetail;
 }
 
+export interface MergeStep {
+  /** What happens to the base at `path`; 'rename' moves the base entry at `from` there. */
+  action: 'create' | 'replace' | 'update' | 'delete' | 'rename';
+  /** A base path. */
+  path: string;
+  from?: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+}
+
+export interface MergeResult {
+  dryRun: boolean;
+  /** Every change to the base, in the order applied (or that would be applied, for a dry run). */
+  steps: MergeStep[];
+  /** The changes merged, as `status` showed them before; they are no longer changes afterwards. */
+  merged: Change[];
+}
+
+export interface ExportResult {
+  /** The archive written (absolute). */
+  out: string;
+  format: 'tar' | 'tar.gz' | 'tar.zst' | 'iso';
+  /** Bytes of the written file. */
+  bytes: number;
+  /** Entries in the archive's manifest (changes), or entries in the image. */
+  entries: number;
+}
+
 /** Request methods and their params/results. */
 export interface ControlMethods {
   info: { params: Record<string, never>; result: OverlayInfo };
@@ -93,6 +120,10 @@ export interface ControlMethods {
   readdir: { params: { path: string }; result: { entries: DirEntryView[] } };
   /** Base and local side of one path, for the detail pane. */
   entry: { params: { path: string }; result: EntryDetail };
+  /** Applies the changes at and under `paths` (all when absent) to a writable folder base. */
+  merge: { params: { paths?: string[]; dryRun?: boolean }; result: MergeResult };
+  /** Writes the changes as an archive (format from `out`'s extension), or the whole merged view as an ISO. */
+  export: { params: { out: string; iso?: boolean }; result: ExportResult };
   /** Keeps the connection open and pushes `changed` events. */
   subscribe: { params: Record<string, never>; result: { subscribed: true } };
   unmount: { params: Record<string, never>; result: { unmounted: true } };

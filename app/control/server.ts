@@ -7,7 +7,7 @@ export type Handler = (method: MethodName, params: unknown) => Promise<unknown>;
 
 /** Bounds what one request line may hold, so a client cannot make the daemon buffer without end. */
 const MAX_LINE = 1024 * 1024;
-const METHODS = new Set<string>(['info', 'status', 'revert', 'undoRevert', 'meta', 'readdir', 'entry', 'subscribe', 'unmount']);
+const METHODS = new Set<string>(['info', 'status', 'revert', 'undoRevert', 'meta', 'readdir', 'entry', 'merge', 'export', 'subscribe', 'unmount']);
 
 export class ControlServer {
   private readonly server: net.Server;

@@ -263,7 +263,11 @@ export class Overlay {
       const target = this.storage.upper(path);
       const fd = fs.openSync(target, backingFlags(flags) | O_CREAT | O_EXCL, mode & 0o7777);
       try {
-        this.ownNew(caller, parentOf(path), (owner) => fs.fchownSync(fd, owner.uid, owner.gid));
+        this.ownNew(caller, parentOf(path), (owner) => {
+          fs.fchownSync(fd, owner.uid, owner.gid);
+          // chown(2) clears setuid and setgid on a file, but the creator asked for them.
+          if (mode & 0o6000) fs.fchmodSync(fd, mode & 0o7777);
+        });
       } catch (error) {
         fs.closeSync(fd);
         fs.unlinkSync(target);
@@ -279,7 +283,7 @@ export class Overlay {
   }
 
   mknod(caller: Caller, path: string, mode: number, rdev: number): Promise<Resolved> {
-    return this.serial(() => this.makeNew(caller, path, (target) => sys.mknod(target, mode, rdev)));
+    return this.serial(() => this.makeNew(caller, path, (target) => sys.mknod(target, mode, rdev), mode));
   }
 
   symlink(caller: Caller, path: string, target: string): Promise<Resolved> {
@@ -532,13 +536,17 @@ export class Overlay {
 
   // ---- helpers ------------------------------------------------------------------------------------
 
-  private makeNew(caller: Caller, path: string, make: (target: Buffer) => void): Resolved {
+  /** `mode` is given for a node whose setuid/setgid bits chown(2) would clear. */
+  private makeNew(caller: Caller, path: string, make: (target: Buffer) => void, mode?: number): Resolved {
     if (this.resolve(path)) throw new FsError('EEXIST', path);
     this.ensureUpperDir(parentOf(path));
     const target = this.storage.upper(path);
     make(target);
     try {
-      this.ownNew(caller, parentOf(path), (owner) => fs.lchownSync(target, owner.uid, owner.gid));
+      this.ownNew(caller, parentOf(path), (owner) => {
+        fs.lchownSync(target, owner.uid, owner.gid);
+        if (mode !== undefined && mode & 0o6000) fs.chmodSync(target, mode & 0o7777);
+      });
     } catch (error) {
       fs.rmSync(target, { recursive: false, force: true });
       throw error;

@@ -45,7 +45,7 @@ export function revertPaths(overlay: Overlay, paths: string[]): Promise<RevertRe
       manifest.paths.push(root);
       manifest.records.push(...saved.map(formatRecord));
       manifest.reverted.push(...changes);
-      touched.push(root);
+      touched.push(root, ...affectedPaths(changes));
     }
     if (manifest.paths.length === 0) return { reverted: [], trashId: null };
     fs.mkdirSync(trashDir, { recursive: true, mode: 0o700 });
@@ -87,9 +87,14 @@ export function undoRevert(overlay: Overlay, trashId: string): Promise<{ restore
     }
     for (const root of manifest.paths) markMirrorFolders(overlay, root);
     fs.rmSync(trashDir, { recursive: true, force: true });
-    await overlay.externallyChanged(manifest.paths);
+    await overlay.externallyChanged([...manifest.paths, ...affectedPaths(manifest.reverted)]);
     return { restored: manifest.reverted };
   });
+}
+
+/** Every name a change touched: the kernel may hold it cached, even as a negative entry. */
+function affectedPaths(changes: Change[]): string[] {
+  return changes.flatMap((c) => (c.from !== undefined ? [c.path, c.from] : [c.path]));
 }
 
 /** Drops paths that lie under another one. */

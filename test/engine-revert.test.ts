@@ -1,0 +1,121 @@
+/** Revert puts back exactly what base has, shows at once in the mount, and can be undone. */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { controlCall } from '../main/commands';
+import { spawnSync } from 'node:child_process';
+import { CLI, minifoOk, withOverlay, type OverlayFixture } from './helpers/overlay-fixture';
+
+function populate(base: string): void {
+  fs.mkdirSync(path.join(base, 'dir/sub'), { recursive: true });
+  fs.writeFileSync(path.join(base, 'dir/sub/a.txt'), 'base a\n');
+  fs.writeFileSync(path.join(base, 'dir/b.txt'), 'base b\n');
+  fs.writeFileSync(path.join(base, 'c.txt'), 'base c\n');
+}
+
+const overlay = (body: (f: OverlayFixture) => void | Promise<void>): Promise<void> => withOverlay(populate, body);
+
+function makeChanges(f: OverlayFixture): void {
+  // Read first, so the kernel has the old content and names cached: the revert must invalidate them.
+  assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'base c\n');
+  fs.writeFileSync(f.m('c.txt'), 'local c\n');
+  fs.unlinkSync(f.m('dir/b.txt'));
+  fs.writeFileSync(f.m('dir/new.txt'), 'new\n');
+  fs.renameSync(f.m('dir/sub'), f.m('moved'));
+  fs.appendFileSync(f.m('moved/a.txt'), 'local a\n');
+}
+
+function assertBaseView(f: OverlayFixture): void {
+  assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'base c\n');
+  assert.equal(fs.readFileSync(f.m('dir/b.txt'), 'utf8'), 'base b\n');
+  assert.equal(fs.existsSync(f.m('dir/new.txt')), false);
+  assert.equal(fs.existsSync(f.m('moved')), false);
+  assert.equal(fs.readFileSync(f.m('dir/sub/a.txt'), 'utf8'), 'base a\n');
+}
+
+test('reverting each kind of change puts back base and shows in the mount immediately', () =>
+  overlay((f) => {
+    makeChanges(f);
+    const out = minifoOk(['revert', f.mnt, 'c.txt', '/dir/b.txt', 'dir/new.txt', '/moved']);
+    assert.match(out, /modified \/c.txt/);
+    assertBaseView(f);
+    assert.equal(minifoOk(['status', f.mnt]), '');
+  }));
+
+test('reverting a folder reverts everything under it; reverting / reverts everything', () =>
+  overlay((f) => {
+    makeChanges(f);
+    minifoOk(['revert', f.mnt, 'dir']);
+    assert.equal(fs.readFileSync(f.m('dir/b.txt'), 'utf8'), 'base b\n');
+    assert.equal(fs.existsSync(f.m('dir/new.txt')), false);
+    assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'local c\n');
+    minifoOk(['revert', f.mnt, '/']);
+    assertBaseView(f);
+  }));
+
+test('revert works while unmounted, from the storage folder, and persists', () =>
+  overlay((f) => {
+    makeChanges(f);
+    f.unmount();
+    minifoOk(['revert', f.storage, '/c.txt']);
+    assert.doesNotMatch(minifoOk(['status', f.storage]), /c.txt/);
+    f.mount();
+    assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'base c\n');
+    assert.equal(fs.readFileSync(f.m('moved/a.txt'), 'utf8'), 'base a\nlocal a\n');
+  }));
+
+test('undo of a revert puts the discarded changes back, in storage and in the mount', () =>
+  overlay(async (f) => {
+    makeChanges(f);
+    const before = minifoOk(['status', f.mnt, '--json']);
+    const result = await controlCall(f.mnt, 'revert', { paths: ['/'] });
+    assert.ok(result.trashId);
+    assertBaseView(f);
+    await controlCall(f.mnt, 'undoRevert', { trashId: result.trashId! });
+    assert.equal(minifoOk(['status', f.mnt, '--json']), before);
+    assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'local c\n');
+    assert.equal(fs.readFileSync(f.m('moved/a.txt'), 'utf8'), 'base a\nlocal a\n');
+    assert.equal(fs.existsSync(f.m('dir/b.txt')), false);
+    f.remount();
+    assert.equal(minifoOk(['status', f.mnt, '--json']), before);
+  }));
+
+test('undo refuses when the reverted paths changed since', () =>
+  overlay(async (f) => {
+    fs.writeFileSync(f.m('c.txt'), 'local c\n');
+    const result = await controlCall(f.mnt, 'revert', { paths: ['/c.txt'] });
+    fs.writeFileSync(f.m('c.txt'), 'newer\n');
+    await assert.rejects(controlCall(f.mnt, 'undoRevert', { trashId: result.trashId! }), /changed since the revert/);
+    assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'newer\n');
+  }));
+
+test('changes persist across unmount and remount, and META survives a daemon restart', () =>
+  overlay((f) => {
+    makeChanges(f);
+    const before = minifoOk(['status', f.mnt]);
+    f.remount();
+    assert.equal(minifoOk(['status', f.mnt]), before);
+    assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'local c\n');
+    assert.equal(fs.readFileSync(f.m('moved/a.txt'), 'utf8'), 'base a\nlocal a\n');
+    assert.equal(fs.existsSync(f.m('dir/sub')), false);
+  }));
+
+test('names with spaces, newlines, backslashes and non-UTF-8 bytes round-trip through META and status', () =>
+  overlay((f) => {
+    const names = ['with space', 'new\nline', 'back\\slash', Buffer.from([0x63, 0x61, 0x66, 0xe9]).toString('latin1')];
+    for (const name of names) fs.writeFileSync(Buffer.concat([Buffer.from(f.mnt + '/'), Buffer.from(name, 'latin1')]), name);
+    f.remount();
+    const listed = fs.readdirSync(f.mnt, { encoding: 'buffer' }).map((b) => b.toString('latin1'));
+    for (const name of names) assert.ok(listed.includes(name), `${JSON.stringify(name)} lost; have ${JSON.stringify(listed)}`);
+    const json = JSON.parse(minifoOk(['status', f.mnt, '--json'])) as { changes: Array<{ path: string }> };
+    const paths = json.changes.map((c) => c.path);
+    assert.ok(paths.includes('/new\nline') && paths.includes('/back\\slash') && paths.includes('/with space'));
+    assert.ok(paths.includes('/caf\udce9'), `non-UTF-8 byte not surrogate-escaped: ${JSON.stringify(paths)}`);
+    const raw = minifoOk(['meta', f.mnt, '--raw']);
+    assert.match(raw, /^C \/new\\x0aline$/m);
+    assert.match(raw, /^C \/caf\\xe9$/m);
+    const revert = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" revert "$0" "$(printf '/caf\\351')"`, f.mnt], { encoding: 'utf8' });
+    assert.equal(revert.status, 0, revert.stderr);
+    assert.equal(fs.existsSync(Buffer.from(f.mnt + '/caf\xe9', 'latin1')), false);
+  }));
