@@ -155,3 +155,36 @@ test('an image base is detected by content, not by name', () =>
     fs.writeFileSync(notImage, 'not an image');
     assertOneLineError(minifo(['mount', notImage, path.join(f.root, 'sto2'), f.mnt]), /neither a folder nor an ISO 9660 image/);
   }));
+
+test('SIGTERM and SIGINT make the daemon unmount cleanly and exit, releasing the storage', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    withOverlayNow((f) => {
+      const { pid } = JSON.parse(fs.readFileSync(path.join(f.storage, 'daemon.json'), 'utf8')) as { pid: number };
+      process.kill(pid, signal);
+      const deadline = Date.now() + 30_000;
+      while (f.isMounted() || processAlive(pid)) {
+        assert.ok(Date.now() < deadline, `daemon ${pid} still running or mounted 30 s after ${signal}`);
+        spawnSync('sleep', ['0.1']);
+      }
+      assert.equal(fs.existsSync(path.join(f.storage, 'daemon.json')), false);
+      assert.equal(minifoOk(['status', f.storage]), 'created /after.txt\n', 'storage usable offline after the signal');
+    });
+  }
+});
+
+function withOverlayNow(body: (f: OverlayFixture) => void): void {
+  fixture((f) => {
+    minifoOk(['mount', f.base, f.storage, f.mnt]);
+    fs.writeFileSync(f.m('after.txt'), 'x');
+    body(f);
+  });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -74,6 +74,8 @@ export class Overlay {
   /** What the last open found and repaired, one sentence each. */
   readonly check: string[] = [];
   private readonly baseDev: bigint;
+  /** The live record count when it was last counted (see compactIfNeeded). */
+  private liveRecords = 0;
   private readonly isRoot = process.getuid?.() === 0;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly copyUpListeners: Array<(path: string) => void> = [];
@@ -98,7 +100,7 @@ export class Overlay {
     for (const record of loaded.records) overlay.tree.apply(record);
     overlay.tree.root.upper ??= 'parent';
     overlay.check.push(...loaded.warnings, ...checkConsistency(overlay));
-    overlay.compactIfNeeded(true);
+    overlay.compactIfNeeded(overlay.check.length > 0);
     return overlay;
   }
 
@@ -176,7 +178,13 @@ export class Overlay {
       const copyOfBase = node!.upper !== 'created' && sameKind;
       return { path, basePath: copyOfBase ? basePath : null, base: copyOfBase ? base : null, upper, stat: this.upperStat(path, upper, copyOfBase ? base : null) };
     }
-    if (base) return { path, basePath, base, upper: null, stat: this.baseStat(base, basePath!) };
+    if (base) {
+      const stat = this.baseStat(base, basePath!);
+      // A base folder with changes below it (say a subfolder renamed in or out) no longer has base's link
+      // count, and a wrong one misleads tools like find: report 1, as overlayfs does for merged folders.
+      if (node && isDir(base)) stat.nlink = 1n;
+      return { path, basePath, base, upper: null, stat };
+    }
     return null;
   }
 
@@ -580,11 +588,14 @@ export class Overlay {
     this.meta.append({ op: 'clear', path });
   }
 
-  private compactIfNeeded(force: boolean): void {
-    const live = this.tree.count();
-    if (force ? this.meta.needsCompaction(live) || this.check.length > 0 : this.meta.needsCompaction(live)) {
-      this.meta.compact(this.tree.records());
-    }
+  /**
+   * Compacts META when it holds much more than the live state. Counting the live state walks the tree,
+   * so it is only done once the log outgrew the last count: amortised O(1) per record.
+   */
+  private compactIfNeeded(afterRepair: boolean): void {
+    if (!afterRepair && !this.meta.needsCompaction(this.liveRecords)) return;
+    this.liveRecords = this.tree.count();
+    if (afterRepair || this.meta.needsCompaction(this.liveRecords)) this.meta.compact(this.tree.records());
   }
 
   changed(...paths: string[]): void {
@@ -627,8 +638,20 @@ export class Overlay {
     else if (upper.nlink > 1n && isRegular(upper)) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_INO));
     else ino = FROM_STORAGE | (upper.ino & MASK_INO);
     // A folder merged from storage and base has no meaningful link count; report 1 as overlayfs does.
-    const nlink = base && isDir(upper) ? 1n : upper.nlink;
+    const nlink = base && isDir(upper) ? 1n : isDir(upper) ? upper.nlink + this.renamedInFolders(path) : upper.nlink;
     return { ...upper, ino, nlink };
+  }
+
+  /** Base folders renamed into a folder without a storage copy of their own: subfolders storage's count misses. */
+  private renamedInFolders(path: string): bigint {
+    let count = 0n;
+    for (const child of this.tree.get(path)?.children?.values() ?? []) {
+      if (child.from !== null && !child.upper) {
+        const base = this.base.lstat(child.from);
+        if (base && isDir(base)) count += 1n;
+      }
+    }
+    return count;
   }
 
   private pinnedIno(path: string): bigint | null {
