@@ -49,20 +49,27 @@ export function under(osDir: string, p: string): Buffer {
  * become lone surrogates U+DC80..U+DCFF (Python's "surrogateescape"), so `toByteString` gives them back.
  */
 export function toDisplay(p: string): string {
-  const b = bytes(p);
   let out = '';
+  utf8Pieces(bytes(p), (text) => (out += text), (byte) => (out += String.fromCharCode(0xdc00 + byte)));
+  return out;
+}
+
+/** Walks bytes in order as runs of valid UTF-8 text and single bytes that are not part of any. */
+export function utf8Pieces(b: Buffer, onText: (text: string) => void, onInvalidByte: (byte: number) => void): void {
+  let runStart = 0;
   let i = 0;
   while (i < b.length) {
     const len = utf8SequenceLength(b, i);
-    if (len === 0) {
-      out += String.fromCharCode(0xdc00 + b[i]);
-      i += 1;
-    } else {
-      out += b.toString('utf8', i, i + len);
+    if (len > 0) {
       i += len;
+      continue;
     }
+    if (i > runStart) onText(b.toString('utf8', runStart, i));
+    onInvalidByte(b[i]);
+    i += 1;
+    runStart = i;
   }
-  return out;
+  if (i > runStart) onText(b.toString('utf8', runStart, i));
 }
 
 /** The inverse of toDisplay. Throws on a string that could not have come from it. */
@@ -100,7 +107,7 @@ export function absolute(osPath: string): string {
 }
 
 /** Length in bytes of the valid UTF-8 sequence at b[i], or 0 when it is not one. */
-export function utf8SequenceLength(b: Buffer, i: number): number {
+function utf8SequenceLength(b: Buffer, i: number): number {
   const c = b[i];
   if (c < 0x80) return 1;
   let len: number;

@@ -9,7 +9,7 @@
  * Paths are escaped so any name survives: '\\' is written '\\\\', and every byte that is a control
  * character, a space, DEL, or not part of valid UTF-8 is written '\xHH'. Valid UTF-8 is written as is.
  */
-import { bytes, utf8SequenceLength } from '../paths';
+import { bytes, utf8Pieces } from '../paths';
 
 export const META_NAME = 'META_dAfFgHE39ktF3HD2sr';
 export const META_HEADER = 'minifo-meta 1';
@@ -30,31 +30,17 @@ export type MetaRecord =
   | { op: 'clear'; path: string };
 
 export function escapePath(p: string): string {
-  const b = bytes(p);
   let out = '';
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i];
-    if (c === 0x5c) {
-      out += '\\\\';
-      i += 1;
-      continue;
-    }
-    if (c <= 0x20 || c === 0x7f) {
-      out += '\\x' + c.toString(16).padStart(2, '0');
-      i += 1;
-      continue;
-    }
-    const len = utf8SequenceLength(b, i);
-    if (len === 0) {
-      out += '\\x' + c.toString(16).padStart(2, '0');
-      i += 1;
-    } else {
-      out += b.toString('utf8', i, i + len);
-      i += len;
-    }
-  }
+  utf8Pieces(
+    bytes(p),
+    (text) => (out += text.replace(/[\\\x00-\x20\x7f]/g, (ch) => (ch === '\\' ? '\\\\' : hexEscape(ch.charCodeAt(0))))),
+    (byte) => (out += hexEscape(byte)),
+  );
   return out;
+}
+
+function hexEscape(byte: number): string {
+  return '\\x' + byte.toString(16).padStart(2, '0');
 }
 
 /** The inverse of escapePath. Throws on a malformed escape. */
