@@ -10,7 +10,7 @@ import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvoke
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GuiBackend, UserError, type PathRole } from './gui/backend';
-import { loadCommands } from './gui/commands-port';
+import * as commands from './commands';
 import { ArgumentError } from './gui/validate';
 
 const rendererIndex = path.resolve(__dirname, '..', 'renderer', 'index.html');
@@ -160,14 +160,6 @@ async function main(): Promise<void> {
   await app.whenReady();
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 
-  let commands;
-  try {
-    commands = loadCommands();
-  } catch (error) {
-    dialog.showErrorBox('minifo cannot start', (error as Error).message);
-    app.quit();
-    return;
-  }
   backend = new GuiBackend({
     commands,
     mode: 'electron',

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { GuiEvent } from './gui/api';
 import { GuiBackend, UserError } from './gui/backend';
-import { loadCommands } from './gui/commands-port';
+import * as commands from './commands';
 import { ArgumentError } from './gui/validate';
 
 export interface WebHostOptions {
@@ -92,7 +92,7 @@ export async function startWebHost(options: WebHostOptions = {}): Promise<WebHos
     throw new Error(`The renderer is not built (${rendererDir}/index.html is missing); run "npm run build".`);
   });
   const ownsBackend = options.backend === undefined;
-  const backend = options.backend ?? new GuiBackend({ commands: loadCommands(), mode: 'web' });
+  const backend = options.backend ?? new GuiBackend({ commands, mode: 'web' });
   const tokenText = randomBytes(24).toString('base64url');
   const token = Buffer.from(tokenText, 'utf8');
   const streams = new Set<http.ServerResponse>();

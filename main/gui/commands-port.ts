@@ -1,15 +1,13 @@
 /**
- * The slice of main/commands.ts the GUI back end uses. GuiBackend takes it as a parameter, so the GUI
- * compiles and is unit-tested on its own; `loadCommands()` gives the real module.
+ * The slice of main/commands.ts the GUI back end uses. GuiBackend takes it as a parameter so its
+ * validation and the web host's security checks can be unit-tested without mounting anything; the
+ * processes pass the real module (`import * as commands from '../commands'`).
  */
 import type { ChangedEvent, ControlMethods, MethodName, OverlayInfo } from '../../app/control/protocol';
 
-export interface MountRequest {
-  base: string;
-  storage: string;
-  mountpoint: string;
-  options?: string[];
-}
+import type { MountRequest } from '../commands';
+
+export type { MountRequest };
 
 export interface CommandsPort {
   validateMount(req: MountRequest): Promise<void>;
@@ -22,42 +20,4 @@ export interface CommandsPort {
     params: ControlMethods[M]['params'],
   ): Promise<ControlMethods[M]['result']>;
   subscribeChanges(target: string, onEvent: (e: ChangedEvent) => void): Promise<() => void>;
-}
-
-const REQUIRED: readonly (keyof CommandsPort)[] = [
-  'validateMount',
-  'mountOverlay',
-  'unmountOverlay',
-  'overlayState',
-  'controlCall',
-  'subscribeChanges',
-];
-
-/**
- * Loads main/commands (build/main/commands.js). Throws a plain-words error when it is missing.
- * (A plain require keeps this file compiling before main/commands.ts exists; `commands-wire.ts`
- * checks the types once it does.)
- */
-export function loadCommands(): CommandsPort {
-  let mod: Partial<CommandsPort>;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require('../commands') as Partial<CommandsPort>;
-  } catch (error) {
-    throw new Error(`minifo's command module could not be loaded: ${(error as Error).message}`);
-  }
-  for (const name of REQUIRED) {
-    if (typeof mod[name] !== 'function') throw new Error(`minifo's command module has no ${name}()`);
-  }
-  return mod as CommandsPort;
-}
-
-/** True when main/commands is present and complete (used by tests to skip with a clear message). */
-export function commandsAvailable(): { ok: true } | { ok: false; reason: string } {
-  try {
-    loadCommands();
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, reason: (error as Error).message };
-  }
 }

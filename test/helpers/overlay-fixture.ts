@@ -94,7 +94,7 @@ export async function withOverlay(populate: (base: string) => void, body: (f: Ov
   }
 }
 
-function mountEntry(mountpoint: string): { device: string } | undefined {
+export function mountEntry(mountpoint: string): { device: string } | undefined {
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const fields = line.split(' ');
     if (fields[4] === mountpoint) return { device: fields[2] };
