@@ -7,7 +7,12 @@ import { controlCall, mountOverlay, unmountOverlay, validateMount, absoluteReque
 import { runDaemon } from './daemon';
 import { parseMountOptions, optionsForDaemon } from './mount-options';
 import * as fs from 'node:fs';
-import type { Change } from '../app/control/protocol';
+import * as path from 'node:path';
+import type { Change, MergeStep } from '../app/control/protocol';
+import { importChanges } from '../app/changes/import';
+import { importLegacy } from '../app/changes/legacy-import';
+import { Storage } from '../app/overlay/storage';
+import { readOverlayRecord, writeOverlayRecord } from './overlay-record';
 import { toDisplay } from '../app/paths';
 
 const USAGE = `usage:
@@ -16,6 +21,11 @@ const USAGE = `usage:
   minifo status TARGET [--json]        TARGET: a mountpoint or a storage folder
   minifo revert TARGET PATH...         PATH relative to the overlay root; folders revert recursively
   minifo meta TARGET [--json|--raw]
+  minifo merge TARGET [PATH...] [--dry-run]   apply the changes (all, or at PATHs) to a writable folder base
+  minifo export TARGET OUT                     the changes as OUT.tar, OUT.tar.gz or OUT.tar.zst
+  minifo export TARGET OUT.iso --iso           the whole merged view as an ISO 9660 image (needs xorriso)
+  minifo import ARCHIVE STORAGE [--base BASE]  put exported changes into a new or empty storage
+  minifo import-legacy LEGACY_STORAGE NEW_STORAGE --base BASE   convert a mini_fo kernel module's storage
   minifo ui [--port N]                 serve the app on 127.0.0.1 and print its URL
   minifo SOURCE MOUNTPOINT -o base=DIR,sto=DIR[,...]                          (mount.fuse form)
   minifo SOURCE MOUNTPOINT -o lowerdir=DIR,upperdir=DIR[,workdir=DIR][,...]   (overlayfs names)`;
@@ -27,6 +37,7 @@ interface Args {
   flags: Set<string>;
   options: string[];
   port?: number;
+  base?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -41,8 +52,11 @@ function parseArgs(argv: string[]): Args {
       const port = Number(argv[++i]);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port needs a port number, not ${argv[i]}`);
       args.port = port;
+    } else if (arg === '--base') {
+      if (argv[i + 1] === undefined) throw new UsageError('--base needs a folder or image');
+      args.base = argv[++i];
     } else if (arg === '-f' || arg === '--foreground') args.flags.add('foreground');
-    else if (arg === '--json' || arg === '--raw' || arg === '-h' || arg === '--help' || arg === '-n' || arg === '-s' || arg === '-v') args.flags.add(arg);
+    else if (arg === '--json' || arg === '--raw' || arg === '-h' || arg === '--help' || arg === '-n' || arg === '-s' || arg === '-v' || arg === '--dry-run' || arg === '--iso') args.flags.add(arg);
     else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown flag ${arg}`);
     else args.positional.push(arg);
   }
@@ -69,6 +83,16 @@ function printChanges(changes: Change[]): void {
   for (const c of changes) {
     process.stdout.write(`${c.kind} ${c.path}${tty && c.from !== undefined ? `  (from ${c.from})` : ''}\n`);
   }
+}
+
+function printSteps(steps: MergeStep[]): void {
+  for (const s of steps) process.stdout.write(`${s.action} ${s.type} ${s.path}${s.from !== undefined ? ` from ${s.from}` : ''}\n`);
+}
+
+/** An imported storage must say which base it belongs to before it can be mounted or inspected offline. */
+function recordBase(storageDir: string, base: string): void {
+  const storage = new Storage(path.resolve(storageDir));
+  if (!readOverlayRecord(storage)) writeOverlayRecord(storage, { base: path.resolve(base) });
 }
 
 async function run(argv: string[]): Promise<void> {
@@ -113,6 +137,44 @@ async function run(argv: string[]): Promise<void> {
         for (const r of view.records) console.log(`${r.kind} ${r.path}${r.from !== undefined ? ` ${r.from}` : ''}`);
         for (const finding of view.check) console.log(`# check: ${finding}`);
       }
+      return;
+    }
+    case 'merge': {
+      if (args.positional.length < 1) throw new UsageError('merge takes a TARGET and optional PATHs');
+      const [target, ...paths] = args.positional;
+      const result = await controlCall(target, 'merge', {
+        ...(paths.length > 0 ? { paths: paths.map((p) => (p.startsWith('/') ? p : '/' + p)) } : {}), dryRun: args.flags.has('--dry-run'),
+      });
+      printSteps(result.steps);
+      if (result.steps.length === 0) console.error('minifo: nothing to merge');
+      return;
+    }
+    case 'export': {
+      expect(args, 2, 'export');
+      const [target, out] = args.positional;
+      const result = await controlCall(target, 'export', { out: path.resolve(out), iso: args.flags.has('--iso') });
+      console.log(`exported ${result.entries} ${result.format === 'iso' ? 'entries' : 'changes'} to ${result.out} (${result.bytes} bytes)`);
+      return;
+    }
+    case 'import': {
+      expect(args, 2, 'import');
+      const [archive, storage] = args.positional;
+      const base = args.base ?? readOverlayRecord(new Storage(path.resolve(storage)))?.base;
+      const result = await importChanges(archive, storage, base !== undefined ? { base } : {});
+      recordBase(storage, result.base);
+      console.log(`imported ${result.entries} changes into ${result.storage}`);
+      for (const finding of result.check) console.log(`# check: ${finding}`);
+      return;
+    }
+    case 'import-legacy': {
+      expect(args, 2, 'import-legacy');
+      if (args.base === undefined) throw new UsageError('import-legacy needs --base BASE: the base the legacy storage was used over');
+      const [legacy, storage] = args.positional;
+      const result = await importLegacy(legacy, storage, args.base);
+      recordBase(storage, args.base);
+      console.log(`imported ${result.entries} changes into ${result.storage}`);
+      for (const finding of result.findings) console.log(`# legacy: ${finding}`);
+      for (const finding of result.check) console.log(`# check: ${finding}`);
       return;
     }
     case 'ui': {

@@ -75,7 +75,7 @@ function planMerge(overlay: Overlay, roots: string[]): Plan {
   const tree = overlay.tree;
   const selected: Array<[string, ChangeNode]> = [];
   for (const root of roots) {
-    if (root !== ROOT && overlay.basePathOf(parentOf(root)) === null) {
+    if (root !== ROOT && !shownFromBase(overlay, parentOf(root))) {
       throw new FsError('EINVAL', `cannot merge ${toDisplay(root)} alone: the folder ${toDisplay(newAncestor(overlay, root))} ` +
         'is new (not in base); merge that folder instead');
     }
@@ -144,7 +144,8 @@ function planMerge(overlay: Overlay, roots: string[]): Plan {
   for (const root of roots) {
     const node = tree.get(root);
     if (!node) continue;
-    const at = root === ROOT ? ROOT : loc(join(overlay.basePathOf(parentOf(root))!, nameOf(root)));
+    // The root's own base entry may have been set aside (a rename source); its place is its parent's plus its name.
+    const at = root === ROOT ? ROOT : join(loc(overlay.basePathOf(parentOf(root))!), nameOf(root));
     if (root !== ROOT) {
       const parentView = overlay.resolve(parentOf(root));
       if (parentView) plan.dirTimes.push({ base: parentOf(at), stat: parentView.stat });
@@ -245,10 +246,15 @@ function collect(path: string, node: ChangeNode, out: Array<[string, ChangeNode]
   for (const [name, child] of node.children ?? []) collect(join(path, name), child, out);
 }
 
-/** The outermost ancestor of `path` that base does not have (the folder to merge instead). */
+/** True when the view at `path` is (a copy of) a base entry, not something new. */
+function shownFromBase(overlay: Overlay, path: string): boolean {
+  return overlay.resolveChecked(path)?.basePath != null;
+}
+
+/** The outermost ancestor of `path` that is new, not from base (the folder to merge instead). */
 function newAncestor(overlay: Overlay, path: string): string {
   let p = parentOf(path);
-  while (parentOf(p) !== ROOT && overlay.basePathOf(parentOf(p)) === null) p = parentOf(p);
+  while (parentOf(p) !== ROOT && !shownFromBase(overlay, parentOf(p))) p = parentOf(p);
   return p;
 }
 

@@ -4,12 +4,16 @@
  * request can never reach outside the overlay.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Stat } from '../base/base-layer';
 import { changeKind, displayChange } from '../overlay/change-tree';
 import { isDir, type Overlay } from '../overlay/overlay';
 import { revertPaths, undoRevert } from '../overlay/revert';
-import { checkOverlayPath, join, toByteString, toDisplay } from '../paths';
+import { checkOverlayPath, join, ROOT, toByteString, toDisplay } from '../paths';
+import { exportChanges } from '../changes/export';
+import { exportIso } from '../changes/iso-export';
+import { mergeChanges } from '../changes/merge';
 import type { ControlMethods, DirEntryView, EntryDetail, MethodName, OverlayInfo, SideDetail } from './protocol';
 
 const TEXT_LIMIT = 1024 * 1024;
@@ -40,6 +44,16 @@ export class OverlayService {
         return { entries: this.readdir(overlayPath(string(p.path, 'path'))) } as ControlMethods[M]['result'];
       case 'entry':
         return this.entry(overlayPath(string(p.path, 'path'))) as ControlMethods[M]['result'];
+      case 'merge': {
+        const paths = p.paths === undefined ? [ROOT] : stringArray(p.paths, 'paths').map(overlayPath);
+        const result = await mergeChanges(this.overlay, paths, { dryRun: p.dryRun === true });
+        return { ...result, merged: result.merged.map(displayChange) } as ControlMethods[M]['result'];
+      }
+      case 'export': {
+        const out = string(p.out, 'out');
+        if (!path.isAbsolute(out)) throw Object.assign(new Error('"out" must be an absolute path'), { code: 'EINVAL' });
+        return (p.iso === true ? await exportIso(this.overlay, out) : await exportChanges(this.overlay, out)) as ControlMethods[M]['result'];
+      }
       default:
         throw new Error(`unknown method ${JSON.stringify(method)}`);
     }
