@@ -60,7 +60,9 @@ export class MetaLog {
   /** Rewrites the file atomically from the live state. */
   compact(snapshot: Iterable<MetaRecord>): void {
     const tmp = this.file + '.tmp';
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    // 'wx' after removing a leftover: a planted symlink here must not be followed.
+    fs.rmSync(tmp, { force: true });
+    const fd = fs.openSync(tmp, 'wx', 0o600);
     let count = 1;
     try {
       const chunks: string[] = [META_HEADER + '\n'];
@@ -104,14 +106,17 @@ interface ReadResult extends LoadedMeta {
 
 /** Parses the META file; null when there is none. Never throws for bad content: it reports it. */
 export function readMeta(file: string): ReadResult | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!st) return null;
   const warnings: string[] = [];
+  if (!st.isFile()) {
+    // Appending through a symlink would write outside storage: set it aside, never follow it.
+    const aside = `${file}.unreadable-${Date.now()}`;
+    fs.renameSync(file, aside);
+    warnings.push(`${path.basename(file)} is not a regular file (a symlink?); moved it to ${path.basename(aside)} and rebuilt the lists from storage`);
+    return { records: [], warnings, tornTail: false, movedAside: true };
+  }
+  const text = fs.readFileSync(file, 'utf8');
   if (text === '') {
     warnings.push(`${path.basename(file)} was empty (a crash while creating it?); started it afresh`);
     fs.writeFileSync(file, META_HEADER + '\n');

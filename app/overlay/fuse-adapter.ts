@@ -9,7 +9,7 @@ import { sys } from '../../native';
 import type { Stat } from '../base/base-layer';
 import { FsError } from '../errors';
 import { components, fromBytes, join, nameOf, parentOf, ROOT } from '../paths';
-import type { OpenedFile, Overlay, Resolved } from './overlay';
+import { opensForWrite, type OpenedFile, type Overlay, type Resolved } from './overlay';
 
 const ROOT_NODEID = 1;
 /** Entries per readdir(plus) answer: about what the kernel's 4 KiB buffer takes, so few lookups are wasted. */
@@ -89,77 +89,99 @@ export class FuseAdapter implements FuseOps {
     return this.overlay.lstat(path);
   }
 
-  async setattr(_c: Caller, nodeid: number, set: SetAttr, fh: number | undefined): Promise<AttrIn> {
-    const node = this.node(nodeid);
-    const path = this.pathOf(node);
-    if (path === null) return this.orphanSetattr(node, set, fh);
-    return (await this.overlay.setattr(path, set)).stat;
+  setattr(_c: Caller, nodeid: number, set: SetAttr, fh: number | undefined): Promise<AttrIn> {
+    return this.change(async () => {
+      const node = this.node(nodeid);
+      const path = this.pathOf(node);
+      if (path === null) return this.orphanSetattr(node, set, fh);
+      return (await this.overlay.setattr(path, set)).stat;
+    });
   }
 
   readlink(_c: Caller, nodeid: number): Buffer {
     return Buffer.from(this.overlay.readlink(this.mustPath(this.node(nodeid))), 'latin1');
   }
 
-  async mknod(c: Caller, parent: number, name: Buffer, mode: number, rdev: number): Promise<Entry> {
-    const dir = this.node(parent);
-    return this.created(dir, name, await this.overlay.mknod(c, this.childPath(dir, name), mode, rdev));
+  mknod(c: Caller, parent: number, name: Buffer, mode: number, rdev: number): Promise<Entry> {
+    return this.change(() => {
+      const dir = this.node(parent);
+      return this.created(dir, name, this.overlay.mknod(c, this.childPath(dir, name), mode, rdev));
+    });
   }
 
-  async mkdir(c: Caller, parent: number, name: Buffer, mode: number): Promise<Entry> {
-    const dir = this.node(parent);
-    return this.created(dir, name, await this.overlay.mkdir(c, this.childPath(dir, name), mode | fs.constants.S_IFDIR));
+  mkdir(c: Caller, parent: number, name: Buffer, mode: number): Promise<Entry> {
+    return this.change(() => {
+      const dir = this.node(parent);
+      return this.created(dir, name, this.overlay.mkdir(c, this.childPath(dir, name), mode | fs.constants.S_IFDIR));
+    });
   }
 
-  async symlink(c: Caller, target: Buffer, parent: number, name: Buffer): Promise<Entry> {
-    const dir = this.node(parent);
-    return this.created(dir, name, await this.overlay.symlink(c, this.childPath(dir, name), fromBytes(target)));
+  symlink(c: Caller, target: Buffer, parent: number, name: Buffer): Promise<Entry> {
+    return this.change(() => {
+      const dir = this.node(parent);
+      return this.created(dir, name, this.overlay.symlink(c, this.childPath(dir, name), fromBytes(target)));
+    });
   }
 
-  async link(_c: Caller, nodeid: number, newParent: number, newName: Buffer): Promise<Entry> {
-    const node = this.node(nodeid);
-    const dir = this.node(newParent);
-    const r = await this.overlay.link(this.mustPath(node), this.childPath(dir, newName));
-    this.attachName(node, dir, fromBytes(newName));
-    node.lookups += 1;
-    return this.entry(node, { ...r.stat, ino: node.ino });
+  link(_c: Caller, nodeid: number, newParent: number, newName: Buffer): Promise<Entry> {
+    return this.change(async () => {
+      const node = this.node(nodeid);
+      const dir = this.node(newParent);
+      const r = await this.overlay.link(this.mustPath(node), this.childPath(dir, newName));
+      this.attachName(node, dir, fromBytes(newName));
+      node.lookups += 1;
+      return this.entry(node, { ...r.stat, ino: node.ino });
+    });
   }
 
-  async unlink(_c: Caller, parent: number, name: Buffer): Promise<void> {
-    const dir = this.node(parent);
-    await this.overlay.unlink(this.childPath(dir, name));
-    this.detachName(dir, fromBytes(name));
+  unlink(_c: Caller, parent: number, name: Buffer): Promise<void> {
+    return this.change(() => {
+      const dir = this.node(parent);
+      this.overlay.unlink(this.childPath(dir, name));
+      this.removeName(dir, fromBytes(name));
+    });
   }
 
-  async rmdir(_c: Caller, parent: number, name: Buffer): Promise<void> {
-    const dir = this.node(parent);
-    await this.overlay.rmdir(this.childPath(dir, name));
-    this.detachName(dir, fromBytes(name));
+  rmdir(_c: Caller, parent: number, name: Buffer): Promise<void> {
+    return this.change(() => {
+      const dir = this.node(parent);
+      this.overlay.rmdir(this.childPath(dir, name));
+      this.removeName(dir, fromBytes(name));
+    });
   }
 
-  async rename(_c: Caller, parent: number, name: Buffer, newParent: number, newName: Buffer, flags: number): Promise<void> {
-    const from = this.node(parent);
-    const to = this.node(newParent);
-    await this.overlay.rename(this.childPath(from, name), this.childPath(to, newName), flags);
-    const moved = from.children?.get(fromBytes(name));
-    this.detachName(to, fromBytes(newName));
-    this.detachName(from, fromBytes(name));
-    if (moved) this.attachName(moved, to, fromBytes(newName));
+  rename(_c: Caller, parent: number, name: Buffer, newParent: number, newName: Buffer, flags: number): Promise<void> {
+    return this.change(() => {
+      const from = this.node(parent);
+      const to = this.node(newParent);
+      this.overlay.rename(this.childPath(from, name), this.childPath(to, newName), flags);
+      const moved = from.children?.get(fromBytes(name));
+      if (to.children?.get(fromBytes(newName)) !== moved) this.removeName(to, fromBytes(newName));
+      this.detachName(from, fromBytes(name));
+      if (moved) this.attachName(moved, to, fromBytes(newName));
+    });
   }
 
   // ---- files --------------------------------------------------------------------------------------
 
   async open(_c: Caller, nodeid: number, flags: number): Promise<OpenReply> {
-    const node = this.node(nodeid);
-    const path = this.mustPath(node);
-    return this.openReply(node, path, flags, await this.overlay.open(path, flags));
+    const openNow = async (): Promise<OpenReply> => {
+      const node = this.node(nodeid);
+      const path = this.mustPath(node);
+      return this.openReply(node, path, flags, await this.overlay.open(path, flags));
+    };
+    // Reads never wait for changes; an open for write may copy up, which is a change.
+    return opensForWrite(flags) ? this.change(openNow) : openNow();
   }
 
-  async create(c: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ entry: Entry; open: OpenReply }> {
-    const dir = this.node(parent);
-    const path = this.childPath(dir, name);
-    const { resolved, fd } = await this.overlay.create(c, path, mode, flags);
-    const node = this.remember(dir, fromBytes(name), resolved);
-    return { entry: this.entry(node, resolved.stat), open: this.openReply(node, path, flags, { fd, ino: node.ino, onBase: false }) };
+  create(c: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ entry: Entry; open: OpenReply }> {
+    return this.change(() => {
+      const dir = this.node(parent);
+      const path = this.childPath(dir, name);
+      const { resolved, fd } = this.overlay.create(c, path, mode, flags);
+      const node = this.remember(dir, fromBytes(name), resolved);
+      return { entry: this.entry(node, resolved.stat), open: this.openReply(node, path, flags, { fd, ino: node.ino, onBase: false }) };
+    });
   }
 
   release(_nodeid: number, fh: number): void {
@@ -223,7 +245,7 @@ export class FuseAdapter implements FuseOps {
   }
 
   setxattr(_c: Caller, nodeid: number, name: Buffer, value: Buffer, flags: number): Promise<void> {
-    return this.overlay.setXattr(this.mustPath(this.node(nodeid)), fromBytes(name), value, flags);
+    return this.change(() => this.overlay.setXattr(this.mustPath(this.node(nodeid)), fromBytes(name), value, flags));
   }
 
   getxattr(_c: Caller, nodeid: number, name: Buffer): Buffer {
@@ -235,7 +257,7 @@ export class FuseAdapter implements FuseOps {
   }
 
   removexattr(_c: Caller, nodeid: number, name: Buffer): Promise<void> {
-    return this.overlay.removeXattr(this.mustPath(this.node(nodeid)), fromBytes(name));
+    return this.change(() => this.overlay.removeXattr(this.mustPath(this.node(nodeid)), fromBytes(name)));
   }
 
   /** Only asked when default_permissions is off: the mode bits decide, as the kernel would. */
@@ -308,6 +330,14 @@ export class FuseAdapter implements FuseOps {
 
   // ---- helpers ------------------------------------------------------------------------------------
 
+  /**
+   * A change, run in the overlay's queue together with turning nodeids into paths and updating the
+   * inode table: a change queued behind a rename must see the names that rename made.
+   */
+  private change<T>(work: () => T | Promise<T>): Promise<T> {
+    return this.overlay.serial(work);
+  }
+
   private openReply(node: InodeNode, path: string, flags: number, opened: OpenedFile): OpenReply {
     return {
       fd: opened.fd,
@@ -351,6 +381,16 @@ export class FuseAdapter implements FuseOps {
     dir.children ??= new Map();
     dir.children.set(name, node);
     node.links.push({ parent: dir, name });
+  }
+
+  /**
+   * A name deleted for good. When its object has no name left, its inode number is released: storage may
+   * give the number to a new object while the kernel still holds the old nodeid, and the two must not meet.
+   */
+  private removeName(dir: InodeNode, name: string): void {
+    const node = dir.children?.get(name);
+    this.detachName(dir, name);
+    if (node && node.links.length === 0 && this.byIno.get(node.ino) === node) this.byIno.delete(node.ino);
   }
 
   private detachName(dir: InodeNode, name: string): void {

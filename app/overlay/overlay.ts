@@ -94,6 +94,7 @@ export class Overlay {
    */
   static open(base: BaseLayer, storage: Storage): Overlay {
     const fresh = storage.prepare();
+    storage.clearStaging();
     const { log, loaded } = MetaLog.open(storage.meta);
     const overlay = new Overlay(base, storage, log);
     if (fresh) overlay.copyMetadata(overlay.base.lstat(ROOT)!, storage.upper(ROOT), ROOT);
@@ -133,7 +134,11 @@ export class Overlay {
     this.copyMetadata(this.base.lstat(ROOT)!, this.storage.upper(ROOT), ROOT);
   }
 
-  /** Runs mutations one at a time: a copy-up awaits its data copy, and nothing may interleave with it. */
+  /**
+   * Runs changes one at a time. Every method that changes the overlay (create ... removeXattr, open for
+   * write, revert, merge) must run inside it, together with the caller's own bookkeeping: a copy-up
+   * awaits its data copy, and no other change may see the world half-changed meanwhile.
+   */
   serial<T>(work: () => T | Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);
     this.queue = run.catch(() => undefined);
@@ -172,7 +177,8 @@ export class Overlay {
     const node = this.tree.get(path);
     const basePath = this.basePathOf(path);
     const upper = node?.upper ? this.lstatUpper(path) : null;
-    const base = basePath !== null ? this.base.lstat(basePath) : null;
+    // A created entry never shows the base one, so its (usually missing, hence costly) base lstat is skipped.
+    const base = basePath !== null && node?.upper !== 'created' ? this.base.lstat(basePath) : null;
     if (upper) {
       const sameKind = base !== null && (base.mode & BigInt(S_IFMT)) === (upper.mode & BigInt(S_IFMT));
       const copyOfBase = node!.upper !== 'created' && sameKind;
@@ -239,12 +245,11 @@ export class Overlay {
 
   // ---- files --------------------------------------------------------------------------------------
 
-  /** Opens a file for the binding's data path. Opening for write copies a base file up first. */
+  /** Opens a file for the binding's data path. Opening for write copies a base file up first (so it runs in serial()). */
   async open(path: string, flags: number): Promise<OpenedFile> {
-    const writing = (flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC) !== 0;
     let r = this.mustResolve(path);
-    if (writing && !r.upper) {
-      await this.serial(() => this.copyUp(path, { data: (flags & O_TRUNC) === 0 }));
+    if (opensForWrite(flags) && !r.upper) {
+      await this.copyUp(path, { data: (flags & O_TRUNC) === 0 });
       r = this.mustResolve(path);
     }
     if (r.upper) {
@@ -260,137 +265,125 @@ export class Overlay {
     return fs.openSync(this.storage.upper(path), backingFlags(flags & ~O_TRUNC));
   }
 
-  create(caller: Caller, path: string, mode: number, flags: number): Promise<{ resolved: Resolved; fd: number }> {
-    return this.serial(() => {
-      const existing = this.resolve(path);
-      if (existing) {
-        if (flags & O_EXCL) throw new FsError('EEXIST', path);
-        throw new FsError('EEXIST', `${path} appeared while creating it`);
-      }
-      this.ensureUpperDir(parentOf(path));
-      const target = this.storage.upper(path);
-      const fd = fs.openSync(target, backingFlags(flags) | O_CREAT | O_EXCL, mode & 0o7777);
-      try {
-        this.ownNew(caller, parentOf(path), (owner) => {
-          fs.fchownSync(fd, owner.uid, owner.gid);
-          // chown(2) clears setuid and setgid on a file, but the creator asked for them.
-          if (mode & 0o6000) fs.fchmodSync(fd, mode & 0o7777);
-        });
-      } catch (error) {
-        fs.closeSync(fd);
-        fs.unlinkSync(target);
-        throw error;
-      }
-      this.recordCreated(path);
-      return { resolved: this.mustResolve(path), fd };
-    });
+  create(caller: Caller, path: string, mode: number, flags: number): { resolved: Resolved; fd: number } {
+    const existing = this.resolve(path);
+    if (existing) {
+      if (flags & O_EXCL) throw new FsError('EEXIST', path);
+      throw new FsError('EEXIST', `${path} appeared while creating it`);
+    }
+    this.ensureUpperDir(parentOf(path));
+    const target = this.storage.upper(path);
+    const fd = fs.openSync(target, backingFlags(flags) | O_CREAT | O_EXCL, mode & 0o7777);
+    try {
+      this.ownNew(caller, parentOf(path), (owner) => {
+        fs.fchownSync(fd, owner.uid, owner.gid);
+        // chown(2) clears setuid and setgid on a file, but the creator asked for them.
+        if (mode & 0o6000) fs.fchmodSync(fd, mode & 0o7777);
+      });
+    } catch (error) {
+      fs.closeSync(fd);
+      fs.unlinkSync(target);
+      throw error;
+    }
+    this.recordCreated(path);
+    return { resolved: this.mustResolve(path), fd };
   }
 
-  mkdir(caller: Caller, path: string, mode: number): Promise<Resolved> {
-    return this.serial(() => this.makeNew(caller, path, (target) => fs.mkdirSync(target, { mode: mode & 0o7777 })));
+  mkdir(caller: Caller, path: string, mode: number): Resolved {
+    return this.makeNew(caller, path, (target) => fs.mkdirSync(target, { mode: mode & 0o7777 }));
   }
 
-  mknod(caller: Caller, path: string, mode: number, rdev: number): Promise<Resolved> {
-    return this.serial(() => this.makeNew(caller, path, (target) => sys.mknod(target, mode, rdev), mode));
+  mknod(caller: Caller, path: string, mode: number, rdev: number): Resolved {
+    return this.makeNew(caller, path, (target) => sys.mknod(target, mode, rdev), mode);
   }
 
-  symlink(caller: Caller, path: string, target: string): Promise<Resolved> {
-    return this.serial(() => this.makeNew(caller, path, (at) => fs.symlinkSync(bytes(target), at)));
+  symlink(caller: Caller, path: string, target: string): Resolved {
+    return this.makeNew(caller, path, (at) => fs.symlinkSync(bytes(target), at));
   }
 
-  link(source: string, path: string): Promise<Resolved> {
-    return this.serial(async () => {
-      const r = this.mustResolve(source);
-      if (isDir(r.stat)) throw new FsError('EPERM', 'hard links to folders are not allowed');
-      if (this.resolve(path)) throw new FsError('EEXIST', path);
-      if (!r.upper) await this.copyUp(source, { data: true });
-      this.ensureUpperDir(parentOf(path));
-      const upperSource = this.storage.upper(source);
-      const upperIno = FROM_STORAGE | (this.lstatUpper(source)!.ino & MASK_INO);
-      // The second name will resolve as 'created': pin the inode number the first name shows.
-      if (r.stat.ino !== upperIno && isRegular(r.stat)) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
-      fs.linkSync(upperSource, this.storage.upper(path));
-      this.recordCreated(path);
-      this.changed(source, path);
-      return this.mustResolve(path);
-    });
+  async link(source: string, path: string): Promise<Resolved> {
+    const r = this.mustResolve(source);
+    if (isDir(r.stat)) throw new FsError('EPERM', 'hard links to folders are not allowed');
+    if (this.resolve(path)) throw new FsError('EEXIST', path);
+    if (!r.upper) await this.copyUp(source, { data: true });
+    this.ensureUpperDir(parentOf(path));
+    const upperSource = this.storage.upper(source);
+    const upperIno = FROM_STORAGE | (this.lstatUpper(source)!.ino & MASK_INO);
+    // The second name will resolve as 'created': pin the inode number the first name shows.
+    if (r.stat.ino !== upperIno && isRegular(r.stat)) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
+    fs.linkSync(upperSource, this.storage.upper(path));
+    this.recordCreated(path);
+    this.changed(source, path);
+    return this.mustResolve(path);
   }
 
-  unlink(path: string): Promise<void> {
-    return this.serial(() => {
-      const r = this.mustResolve(path);
-      if (isDir(r.stat)) throw new FsError('EISDIR', path);
-      if (r.upper) fs.unlinkSync(this.storage.upper(path));
-      this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null });
-      this.changed(path);
-    });
+  unlink(path: string): void {
+    const r = this.mustResolve(path);
+    if (isDir(r.stat)) throw new FsError('EISDIR', path);
+    if (r.upper) fs.unlinkSync(this.storage.upper(path));
+    this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null });
+    this.changed(path);
   }
 
-  rmdir(path: string): Promise<void> {
-    return this.serial(() => {
-      const r = this.mustResolve(path);
-      if (!isDir(r.stat)) throw new FsError('ENOTDIR', path);
-      if (path === ROOT) throw new FsError('EBUSY', path);
-      if (this.readdir(path).length > 0) throw new FsError('ENOTEMPTY', path);
-      if (r.upper) fs.rmdirSync(this.storage.upper(path));
-      this.clearSubtree(path);
-      this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null });
-      this.changed(path);
-    });
+  rmdir(path: string): void {
+    const r = this.mustResolve(path);
+    if (!isDir(r.stat)) throw new FsError('ENOTDIR', path);
+    if (path === ROOT) throw new FsError('EBUSY', path);
+    if (this.readdir(path).length > 0) throw new FsError('ENOTEMPTY', path);
+    if (r.upper) fs.rmdirSync(this.storage.upper(path));
+    this.clearSubtree(path);
+    this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null });
+    this.changed(path);
   }
 
   /** rename(2) and renameat2 with RENAME_NOREPLACE. Copies no data: base-backed names are redirected. */
-  rename(from: string, to: string, flags: number): Promise<void> {
-    return this.serial(() => {
-      if (flags & sys.constants.RENAME_EXCHANGE) throw new FsError('EINVAL', 'RENAME_EXCHANGE is not supported');
-      if (flags & ~sys.constants.RENAME_NOREPLACE) throw new FsError('EINVAL', 'unknown rename flags');
-      const source = this.mustResolve(from);
-      const target = this.resolve(to);
-      if (to === from || (to + '/').startsWith(from + '/')) {
-        if (to === from) return;
-        throw new FsError('EINVAL', `cannot move ${from} into itself`);
-      }
-      if (target) {
-        if (flags & sys.constants.RENAME_NOREPLACE) throw new FsError('EEXIST', to);
-        if (target.stat.ino === source.stat.ino) return;
-        if (isDir(source.stat) && !isDir(target.stat)) throw new FsError('ENOTDIR', to);
-        if (!isDir(source.stat) && isDir(target.stat)) throw new FsError('EISDIR', to);
-        if (isDir(target.stat) && this.readdir(to).length > 0) throw new FsError('ENOTEMPTY', to);
-      }
-      const sourceBase = source.base ? source.basePath : null;
-      if (source.upper) {
-        this.ensureUpperDir(parentOf(to));
-        fs.renameSync(this.storage.upper(from), this.storage.upper(to));
-      } else if (target?.upper) {
-        if (isDir(target.upper)) fs.rmdirSync(this.storage.upper(to));
-        else fs.unlinkSync(this.storage.upper(to));
-      }
-      this.tree.move(from, to);
-      this.meta.append({ op: 'move', from, to });
-      const moved = this.tree.get(to);
-      const redirect = sourceBase !== null && sourceBase !== this.naturalBasePath(to) ? sourceBase : null;
-      const upper = moved?.upper === 'created' || moved?.upper === 'modified' ? moved.upper : null;
-      const isNaturalBaseOfTarget = sourceBase !== null && redirect === null;
-      this.record(to, { whiteout: !isNaturalBaseOfTarget && this.naturalBaseExists(to), upper, from: redirect });
-      this.record(from, { whiteout: this.naturalBaseExists(from), upper: null, from: null });
-      this.changed(from, to);
-    });
+  rename(from: string, to: string, flags: number): void {
+    if (flags & sys.constants.RENAME_EXCHANGE) throw new FsError('EINVAL', 'RENAME_EXCHANGE is not supported');
+    if (flags & ~sys.constants.RENAME_NOREPLACE) throw new FsError('EINVAL', 'unknown rename flags');
+    const source = this.mustResolve(from);
+    const target = this.resolve(to);
+    if (to === from || (to + '/').startsWith(from + '/')) {
+      if (to === from) return;
+      throw new FsError('EINVAL', `cannot move ${from} into itself`);
+    }
+    if (target) {
+      if (flags & sys.constants.RENAME_NOREPLACE) throw new FsError('EEXIST', to);
+      if (target.stat.ino === source.stat.ino) return;
+      if (isDir(source.stat) && !isDir(target.stat)) throw new FsError('ENOTDIR', to);
+      if (!isDir(source.stat) && isDir(target.stat)) throw new FsError('EISDIR', to);
+      if (isDir(target.stat) && this.readdir(to).length > 0) throw new FsError('ENOTEMPTY', to);
+    }
+    const sourceBase = source.base ? source.basePath : null;
+    if (source.upper) {
+      this.ensureUpperDir(parentOf(to));
+      fs.renameSync(this.storage.upper(from), this.storage.upper(to));
+    } else if (target?.upper) {
+      if (isDir(target.upper)) fs.rmdirSync(this.storage.upper(to));
+      else fs.unlinkSync(this.storage.upper(to));
+    }
+    this.tree.move(from, to);
+    this.meta.append({ op: 'move', from, to });
+    const moved = this.tree.get(to);
+    const redirect = sourceBase !== null && sourceBase !== this.naturalBasePath(to) ? sourceBase : null;
+    const upper = moved?.upper === 'created' || moved?.upper === 'modified' ? moved.upper : null;
+    const isNaturalBaseOfTarget = sourceBase !== null && redirect === null;
+    this.record(to, { whiteout: !isNaturalBaseOfTarget && this.naturalBaseExists(to), upper, from: redirect });
+    this.record(from, { whiteout: this.naturalBaseExists(from), upper: null, from: null });
+    this.changed(from, to);
   }
 
   /** chmod, chown, truncate and utimens. A base entry is copied up first (without data for a truncate to 0). */
-  setattr(path: string, attrs: SetAttrs): Promise<Resolved> {
-    return this.serial(async () => {
-      const r = this.mustResolve(path);
-      if (!r.upper) await this.copyUp(path, { data: attrs.size !== 0 });
-      else if (this.tree.get(path)!.upper === 'parent') this.markModified(path);
-      const target = this.storage.upper(path);
-      if (attrs.size !== undefined) fs.truncateSync(target, attrs.size);
-      if (attrs.uid !== undefined || attrs.gid !== undefined) fs.lchownSync(target, attrs.uid ?? -1, attrs.gid ?? -1);
-      if (attrs.mode !== undefined) fs.chmodSync(target, attrs.mode & 0o7777);
-      if (attrs.atime !== undefined || attrs.mtime !== undefined) sys.utimens(target, attrs.atime, attrs.mtime);
-      this.changed(path);
-      return this.mustResolve(path);
-    });
+  async setattr(path: string, attrs: SetAttrs): Promise<Resolved> {
+    const r = this.mustResolve(path);
+    if (!r.upper) await this.copyUp(path, { data: attrs.size !== 0 });
+    else if (this.tree.get(path)!.upper === 'parent') this.markModified(path);
+    const target = this.storage.upper(path);
+    if (attrs.size !== undefined) fs.truncateSync(target, attrs.size);
+    if (attrs.uid !== undefined || attrs.gid !== undefined) fs.lchownSync(target, attrs.uid ?? -1, attrs.gid ?? -1);
+    if (attrs.mode !== undefined) fs.chmodSync(target, attrs.mode & 0o7777);
+    if (attrs.atime !== undefined || attrs.mtime !== undefined) sys.utimens(target, attrs.atime, attrs.mtime);
+    this.changed(path);
+    return this.mustResolve(path);
   }
 
   // ---- extended attributes ---------------------------------------------------------------------
@@ -405,28 +398,28 @@ export class Overlay {
 
   getXattr(path: string, name: string): Buffer {
     if (name.startsWith(OWN_XATTR_PREFIX)) throw new FsError('ENODATA', name);
+    // Hot (the kernel asks for security.capability before every write, ls -l for ACLs): the change tree
+    // names the layer without resolve()'s two lstats; an entry that is gone fails in the syscall (ENOENT).
+    if (this.tree.get(path)?.upper) return sys.lgetxattr(this.storage.upper(path), bytes(name));
+    const basePath = this.basePathOf(path);
+    if (basePath === null) throw new FsError('ENOENT', path);
+    return this.base.getXattr(basePath, name);
+  }
+
+  async setXattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
+    if (name.startsWith(OWN_XATTR_PREFIX)) throw new FsError('EPERM', `${name} is reserved by minifo`);
+    await this.ensureModifiable(path);
+    sys.lsetxattr(this.storage.upper(path), bytes(name), value, flags);
+    this.changed(path);
+  }
+
+  async removeXattr(path: string, name: string): Promise<void> {
+    if (name.startsWith(OWN_XATTR_PREFIX)) throw new FsError('EPERM', `${name} is reserved by minifo`);
     const r = this.mustResolve(path);
-    return r.upper ? sys.lgetxattr(this.storage.upper(path), bytes(name)) : this.base.getXattr(r.basePath!, name);
-  }
-
-  setXattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
-    if (name.startsWith(OWN_XATTR_PREFIX)) return Promise.reject(new FsError('EPERM', `${name} is reserved by minifo`));
-    return this.serial(async () => {
-      await this.ensureModifiable(path);
-      sys.lsetxattr(this.storage.upper(path), bytes(name), value, flags);
-      this.changed(path);
-    });
-  }
-
-  removeXattr(path: string, name: string): Promise<void> {
-    if (name.startsWith(OWN_XATTR_PREFIX)) return Promise.reject(new FsError('EPERM', `${name} is reserved by minifo`));
-    return this.serial(async () => {
-      const r = this.mustResolve(path);
-      if (!r.upper && !this.base.listXattrs(r.basePath!).includes(name)) throw new FsError('ENODATA', name);
-      await this.ensureModifiable(path);
-      sys.lremovexattr(this.storage.upper(path), bytes(name));
-      this.changed(path);
-    });
+    if (!r.upper && !this.base.listXattrs(r.basePath!).includes(name)) throw new FsError('ENODATA', name);
+    await this.ensureModifiable(path);
+    sys.lremovexattr(this.storage.upper(path), bytes(name));
+    this.changed(path);
   }
 
   statfs(): fs.StatsFs {
@@ -679,6 +672,11 @@ export function isRegular(st: Stat): boolean {
 /** The flags for the storage fd behind an open: the kernel already applied O_APPEND's offset and O_CREAT. */
 function backingFlags(flags: number): number {
   return (flags & ~(O_APPEND | O_CREAT | O_EXCL | O_DIRECT)) | O_NOFOLLOW;
+}
+
+/** True when an open changes the file (so it copies up first). */
+export function opensForWrite(flags: number): boolean {
+  return (flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC) !== 0;
 }
 
 function hash64(text: string): bigint {

@@ -44,6 +44,11 @@ export class Storage {
   /** Creates the folders that are missing. Returns true when upper/ was new (its metadata must be set). */
   prepare(): boolean {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // A symlink in place of one of these would lead copy-ups, staging or reverts outside storage.
+    for (const dir of [this.upperRoot, this.work, this.trash]) {
+      const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+      if (st && !st.isDirectory()) throw new Error(`${dir} is not a folder (a symlink?): minifo will not follow it out of storage; move it away and retry`);
+    }
     const created = !fs.existsSync(this.upperRoot);
     if (created) fs.mkdirSync(this.upperRoot, { mode: 0o755 });
     fs.mkdirSync(this.work, { recursive: true, mode: 0o700 });
@@ -77,6 +82,16 @@ export class Storage {
       return false;
     } finally {
       fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Removes copies the engine staged (copy-up, mirror folders) that a killed process left in work/.
+   * Only with the lock held: then no one else can be staging. Other tools' work/ entries are left alone.
+   */
+  clearStaging(): void {
+    for (const name of fs.readdirSync(this.work)) {
+      if (name.startsWith('copyup-') || name.startsWith('dir-')) fs.rmSync(path.join(this.work, name), { recursive: true, force: true });
     }
   }
 
