@@ -1,7 +1,7 @@
 /**
  * minifo's FUSE 3 low-level binding (libfuse3 inode API, N-API addon in native/src/).
  *
- * The C side does marshalling and the data path only: read/write/flush/fsync/ftruncate/fallocate/
+ * The C side does marshalling and the data path only: read/write/fsync/ftruncate/fallocate/
  * release run on the FUSE threads against the file descriptors the engine hands over in open/create
  * replies. Every other request is posted to the JS thread, to the engine's {@link FuseOps}, and may be
  * answered later and in any order (there is no timeout). The engine owns the inode table: nodeids,
@@ -133,6 +133,11 @@ export interface MountOptions {
   readOnly?: boolean;
   /** FUSE_CAP_WRITEBACK_CACHE (default off). */
   writebackCache?: boolean;
+  /**
+   * Default off: the kernel enforces mode bits only, and C refuses system.posix_acl_* xattrs with
+   * EOPNOTSUPP (as a filesystem mounted noacl does) without asking JS.
+   */
+  posixAcl?: boolean;
   /** More -o options, e.g. 'noatime', 'nodev', 'nosuid'. */
   extraOptions?: string[];
   /** Seconds (float): defaults for entry replies and the timeout of attr replies. */
@@ -163,7 +168,7 @@ export interface Session {
 }
 
 interface Addon {
-  mount(mountpoint: string, argv: string[], opts: { entryTimeout: number; attrTimeout: number; writebackCache: boolean },
+  mount(mountpoint: string, argv: string[], opts: { entryTimeout: number; attrTimeout: number; writebackCache: boolean; posixAcl: boolean },
     dispatch: (...args: any[]) => void): unknown;
   unmount(h: unknown): void;
   replyErr(h: unknown, id: number, errno: number): boolean;
@@ -383,6 +388,7 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     entryTimeout: options.entryTimeout,
     attrTimeout: options.attrTimeout,
     writebackCache: options.writebackCache === true,
+    posixAcl: options.posixAcl === true,
   }, dispatch);
 
   const session: Session & { debugStats(): { writeRequests: number; maxWriteSize: number; openHandles: number } } = {

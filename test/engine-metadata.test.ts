@@ -85,3 +85,12 @@ test('nanosecond timestamps, UTIME_NOW and UTIME_OMIT', () =>
     f.remount();
     assert.equal(fs.statSync(f.m('f'), { bigint: true }).atimeNs, 1012608000987654321n);
   }));
+
+test('POSIX ACLs are refused as on a filesystem mounted noacl: the kernel enforces mode bits only', () =>
+  withOverlay((base) => fs.writeFileSync(path.join(base, 'f'), 'x'), (f) => {
+    const set = spawnSync('setfacl', ['-m', 'u:65534:rw', f.m('f')], { encoding: 'utf8' });
+    assert.notEqual(set.status, 0);
+    assert.match(set.stderr, /Operation not supported/);
+    const get = spawnSync('getfattr', ['-n', 'system.posix_acl_access', f.m('f')], { encoding: 'utf8' });
+    assert.match(get.stderr, /Operation not supported/);
+  }));

@@ -12,9 +12,10 @@ export class FolderBase implements BaseLayer {
 
   lstat(path: string): Stat | null {
     try {
-      return fs.lstatSync(under(this.source, path), { bigint: true });
+      // A missing entry is common (every lookup of a new name): no error object is built for it.
+      return fs.lstatSync(under(this.source, path), { bigint: true, throwIfNoEntry: false }) ?? null;
     } catch (error) {
-      if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return null;
+      if (hasCode(error, 'ENOTDIR')) return null;
       throw error;
     }
   }

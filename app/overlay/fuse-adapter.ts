@@ -38,7 +38,8 @@ interface OpenHandle {
 interface DirHandle {
   node: InodeNode;
   path: string;
-  names: string[];
+  /** Listed on the first readdir: with its listing cached, the kernel opens folders without reading them. */
+  names: string[] | null;
 }
 
 export class FuseAdapter implements FuseOps {
@@ -194,7 +195,7 @@ export class FuseAdapter implements FuseOps {
     const node = this.node(nodeid);
     const path = this.mustPath(node);
     const fh = this.nextDirFh++;
-    this.dirs.set(fh, { node, path, names: this.overlay.readdir(path) });
+    this.dirs.set(fh, { node, path, names: null });
     // The kernel may keep listings cached: it drops them itself on changes it makes, and we invalidate the rest.
     return { fh, cacheDir: true, keepCache: true };
   }
@@ -437,10 +438,11 @@ export class FuseAdapter implements FuseOps {
     return node;
   }
 
-  private dirHandle(fh: number): DirHandle {
+  private dirHandle(fh: number): DirHandle & { names: string[] } {
     const dir = this.dirs.get(fh);
     if (!dir) throw new FsError('EBADF', `unknown folder handle ${fh}`);
-    return dir;
+    dir.names ??= this.overlay.readdir(dir.path);
+    return dir as DirHandle & { names: string[] };
   }
 
   /** An open file whose every name is gone: its attributes come from the open descriptor. */

@@ -393,7 +393,8 @@ export class Overlay {
     const names = r.upper
       ? sys.llistxattr(this.storage.upper(path)).map((b) => b.toString('latin1'))
       : this.base.listXattrs(r.basePath!);
-    return names.filter((name) => !name.startsWith(OWN_XATTR_PREFIX));
+    // ACLs are not enforced on the mount (the binding refuses their names), so they are not listed either.
+    return names.filter((name) => !name.startsWith(OWN_XATTR_PREFIX) && !name.startsWith('system.posix_acl_'));
   }
 
   getXattr(path: string, name: string): Buffer {

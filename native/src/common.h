@@ -85,6 +85,7 @@ struct session {
   char *mountpoint;
   double entry_timeout, attr_timeout;
   bool writeback;
+  bool posix_acl; /* false: system.posix_acl_* xattrs are refused here, without a trip to JS */
   pthread_t loop_thread;
   napi_threadsafe_function tsfn;
   napi_ref self_ref;          /* keeps the JS session object of the wrapper alive */

@@ -1,5 +1,6 @@
 /* FUSE low-level operations: metadata requests are forwarded to JS, the data
- * path (read/write/flush/fsync/ftruncate/fallocate/release) runs here in C. */
+ * path (read/write/fsync/ftruncate/fallocate/release) runs here in C. flush is left unimplemented:
+ * there is nothing to do on close, and the kernel stops asking after the first ENOSYS. */
 #define _GNU_SOURCE
 #include "common.h"
 #include <errno.h>
@@ -302,8 +303,19 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
   send_msg(req, req_msg(req, OP_STATFS, ino, 0, NULL));
 }
 
+/*
+ * Without POSIX ACL support the kernel enforces mode bits only, so ACL xattrs would mislead; refusing
+ * them here also spares `ls -l` (which asks for one per file) a trip to JS for every entry.
+ */
+static bool refused_acl(fuse_req_t req, const char *name) {
+  if (S(req)->posix_acl || strncmp(name, "system.posix_acl_", 17) != 0) return false;
+  fuse_reply_err(req, EOPNOTSUPP);
+  return true;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                         size_t size, int flags) {
+  if (refused_acl(req, name)) return;
   struct msg *m = req_msg(req, OP_SETXATTR, ino, 0, NULL);
   m->name = dupn(name, &m->name_len);
   m->value = malloc(size ? size : 1);
@@ -314,6 +326,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
+  if (refused_acl(req, name)) return;
   struct msg *m = req_msg(req, OP_GETXATTR, ino, size, NULL);
   m->name = dupn(name, &m->name_len);
   send_msg(req, m);
@@ -324,6 +337,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
+  if (refused_acl(req, name)) return;
   fwd_name(req, OP_REMOVEXATTR, ino, name);
 }
 
@@ -414,12 +428,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
   else fuse_reply_write(req, done);
 }
 
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  (void)ino;
-  (void)fi;
-  fuse_reply_err(req, 0);
-}
-
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
   (void)ino;
   struct session *s = S(req);
@@ -480,7 +488,6 @@ const struct fuse_lowlevel_ops minifo_ops = {
     .open = op_open,
     .read = op_read,
     .write = op_write,
-    .flush = op_flush,
     .release = op_release,
     .fsync = op_fsync,
     .opendir = op_opendir,

@@ -391,7 +391,7 @@ static void session_finalize(napi_env env, void *data, void *hint) {
   free(s);
 }
 
-/* mount(mountpoint, argv: string[], {entryTimeout, attrTimeout, writebackCache}, dispatch) */
+/* mount(mountpoint, argv: string[], {entryTimeout, attrTimeout, writebackCache, posixAcl}, dispatch) */
 static napi_value Mount(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value a[4];
@@ -422,6 +422,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   if (get_prop_double(env, a[2], "entryTimeout", &d, &present) && present) s->entry_timeout = d;
   if (get_prop_double(env, a[2], "attrTimeout", &d, &present) && present) s->attr_timeout = d;
   get_prop_bool(env, a[2], "writebackCache", &s->writeback);
+  get_prop_bool(env, a[2], "posixAcl", &s->posix_acl);
   pthread_mutex_init(&s->plock, NULL);
   pthread_mutex_init(&s->hlock, NULL);
   pthread_mutex_init(&s->nlock, NULL);
