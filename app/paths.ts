@@ -49,10 +49,14 @@ export function under(osDir: string, p: string): Buffer {
  * become lone surrogates U+DC80..U+DCFF (Python's "surrogateescape"), so `toByteString` gives them back.
  */
 export function toDisplay(p: string): string {
+  if (PRINTABLE_ASCII.test(p)) return p;
   let out = '';
   utf8Pieces(bytes(p), (text) => (out += text), (byte) => (out += String.fromCharCode(0xdc00 + byte)));
   return out;
 }
+
+/** Most names: nothing to decode. */
+const PRINTABLE_ASCII = /^[\x00-\x7f]*$/;
 
 /** Walks bytes in order as runs of valid UTF-8 text and single bytes that are not part of any. */
 export function utf8Pieces(b: Buffer, onText: (text: string) => void, onInvalidByte: (byte: number) => void): void {

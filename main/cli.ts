@@ -213,13 +213,18 @@ async function mountFuseForm(source: string, args: Args): Promise<void> {
   return mountCommand(req, args.flags.has('foreground'));
 }
 
+/** Exits once everything written has left: stdout into a full pipe drains asynchronously. */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 run(process.argv.slice(2)).then(
-  () => process.exit(0),
+  () => exitAfterOutput(0),
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`minifo: ${message.split('\n')[0]}\n`);
     if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
     if (process.env.MINIFO_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-    process.exit(1);
+    exitAfterOutput(1);
   },
 );

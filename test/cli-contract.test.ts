@@ -188,3 +188,14 @@ function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+test('status output larger than a pipe buffer arrives whole', () =>
+  withOverlay(() => undefined, (f) => {
+    const long = 'n'.repeat(200);
+    fs.mkdirSync(f.m('many'));
+    for (let i = 0; i < 800; i++) fs.writeFileSync(f.m(`many/${long}-${i}`), '');
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" status "$0" --json | cat`, f.mnt], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.ok(piped.stdout.length > 150_000, `only ${piped.stdout.length} bytes came through`);
+    assert.equal((JSON.parse(piped.stdout) as { changes: unknown[] }).changes.length, 801);
+  }));
