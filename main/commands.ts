@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { ControlClient, ControlError } from '../app/control/client';
+import { ControlClient, ControlError, type CallOptions } from '../app/control/client';
 import type { ChangedEvent, ControlMethods, MethodName, OverlayInfo } from '../app/control/protocol';
 import { OverlayService } from '../app/control/service';
 import { openBase, baseKindOf } from '../app/base/open-base';
@@ -17,7 +17,9 @@ import { Overlay } from '../app/overlay/overlay';
 import { Storage } from '../app/overlay/storage';
 import { isWithin } from '../app/paths';
 import { parseMountOptions } from './mount-options';
-import { readOverlayRecord, type DaemonFile } from './overlay-record';
+import { importChanges, type ImportResult } from '../app/changes/import';
+import type { ActionOptions } from '../app/changes/progress';
+import { readOverlayRecord, writeOverlayRecord, type DaemonFile } from './overlay-record';
 
 /** What a storage folder may hold before its first META is written. */
 const STORAGE_NAMES = new Set(['upper', 'work', 'trash', 'lock', 'daemon.log', 'daemon.json', 'overlay.json']);
@@ -122,18 +124,34 @@ export async function overlayState(target: string): Promise<{ mounted: boolean; 
   }
 }
 
-/** A control call, answered by the daemon while mounted or from the storage folder when not. */
-export async function controlCall<M extends MethodName>(target: string, method: M, params: ControlMethods[M]['params']): Promise<ControlMethods[M]['result']> {
+/**
+ * A control call, answered by the daemon while mounted or from the storage folder when not. `opts` reports
+ * the progress of a merge or export and cancels it, the same either way.
+ */
+export async function controlCall<M extends MethodName>(
+  target: string, method: M, params: ControlMethods[M]['params'], opts: CallOptions = {},
+): Promise<ControlMethods[M]['result']> {
   const { storage } = locate(target);
   const client = await connectDaemon(storage);
   if (client) {
     try {
-      return await client.call(method, params);
+      return await client.call(method, params, opts);
     } finally {
       client.close();
     }
   }
-  return withOfflineOverlay(storage, (service) => service.call(method, params));
+  return withOfflineOverlay(storage, (service) => service.call(method, params, opts));
+}
+
+/**
+ * Imports a changes archive into a new or empty storage folder and records the base it applies to (the
+ * one given, else the archive's), so the storage can be mounted or inspected like any other.
+ */
+export async function importArchive(archive: string, storageDir: string, opts: ActionOptions & { base?: string } = {}): Promise<ImportResult> {
+  const result = await importChanges(archive, storageDir, opts);
+  const storage = new Storage(result.storage);
+  if (!readOverlayRecord(storage)) writeOverlayRecord(storage, { base: path.resolve(result.base) });
+  return result;
 }
 
 /** Live change events from a mounted overlay's daemon; call the returned function to stop. */

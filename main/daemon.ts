@@ -59,12 +59,12 @@ export async function runDaemon(req: MountRequest): Promise<RunningDaemon> {
   const socket = controlSocketPath(storage.dir);
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => (stopping ??= shutdown());
-  const server = await ControlServer.listen(socket, async (method, params) => {
+  const server = await ControlServer.listen(socket, async (method, params, context) => {
     if (method === 'unmount') {
       setImmediate(() => void stop());
       return { unmounted: true };
     }
-    return service.call(method, params);
+    return service.call(method, params, context);
   });
   fs.writeFileSync(storage.daemonFile, JSON.stringify({ pid: process.pid, socket, mountpoint: req.mountpoint }) + '\n', { mode: 0o600 });
 

@@ -3,15 +3,17 @@
  * separate daemon process started by mountOverlay) and never reads a mountpoint.
  *
  * Hygiene: contextIsolation + sandbox, no nodeIntegration, CSP in index.html, navigation and new
- * windows denied, IPC senders checked, IPC arguments validated (by GuiBackend), and new overlays may
- * only use paths the user chose in a dialog or dropped on the window (or the defaults).
+ * windows denied, IPC senders checked, IPC arguments validated (by GuiBackend), and new overlays,
+ * imports and exports may only use paths the user chose in a dialog or dropped on the window (or the
+ * defaults).
  */
 import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GuiBackend, UserError, type PathRole } from './gui/backend';
 import * as commands from './commands';
-import { ArgumentError } from './gui/validate';
+import type { ExportFormat } from './gui/api';
+import { ArgumentError, asExportFormat, asString } from './gui/validate';
 
 const rendererIndex = path.resolve(__dirname, '..', 'renderer', 'index.html');
 const rendererUrl = pathToFileURL(rendererIndex).href;
@@ -21,7 +23,17 @@ const chosen = new Map<PathRole, Set<string>>([
   ['base', new Set()],
   ['storage', new Set()],
   ['mountpoint', new Set()],
+  ['archive', new Set()],
+  ['export', new Set()],
 ]);
+
+/** Save-dialog filters per export format. */
+const EXPORT_FILTERS: Readonly<Record<ExportFormat, { name: string; extensions: string[] }>> = {
+  tar: { name: 'Tar archive', extensions: ['tar'] },
+  'tar.gz': { name: 'Gzip-compressed tar archive', extensions: ['tar.gz'] },
+  'tar.zst': { name: 'Zstandard-compressed tar archive', extensions: ['tar.zst'] },
+  iso: { name: 'ISO 9660 image', extensions: ['iso'] },
+};
 
 let backend: GuiBackend | null = null;
 let mainWindow: BrowserWindow | null = null;
@@ -96,6 +108,38 @@ function registerIpc(b: GuiBackend): void {
     const picked = result.canceled ? undefined : result.filePaths[0];
     if (!picked) return null;
     chosen.get(purpose)?.add(path.resolve(picked));
+    return picked;
+  });
+
+  handle('minifo:chooseExportPath', async (_event, formatArg, suggestedArg) => {
+    const format = asExportFormat(formatArg);
+    const suggested = asString(suggestedArg, 'The suggested file name', 255);
+    if (suggested.includes('/') || suggested.startsWith('.')) throw new ArgumentError('The suggested file name must be a plain file name.');
+    if (!mainWindow) return null;
+    const result = await dialog.showSaveDialog(mainWindow, {
+      title: format === 'iso' ? 'Export the merged view as an ISO image' : 'Export the changes as an archive',
+      defaultPath: path.join(app.getPath('home'), suggested),
+      filters: [EXPORT_FILTERS[format]],
+      properties: ['createDirectory', 'showOverwriteConfirmation'],
+    });
+    if (result.canceled || !result.filePath) return null;
+    // Some file choosers drop a double extension such as .tar.gz: put it back.
+    const ext = `.${format}`;
+    const picked = path.resolve(result.filePath.endsWith(ext) ? result.filePath : result.filePath + ext);
+    chosen.get('export')?.add(picked);
+    return picked;
+  });
+
+  handle('minifo:chooseArchive', async () => {
+    if (!mainWindow) return null;
+    const result = await dialog.showOpenDialog(mainWindow, {
+      title: 'Choose a changes archive to import',
+      properties: ['openFile'],
+      filters: [{ name: 'minifo changes archives', extensions: ['tar', 'gz', 'zst'] }, { name: 'All files', extensions: ['*'] }],
+    });
+    const picked = result.canceled ? undefined : result.filePaths[0];
+    if (!picked) return null;
+    chosen.get('archive')?.add(path.resolve(picked));
     return picked;
   });
 

@@ -3,7 +3,7 @@
  * A sandboxed preload cannot load local modules, so this file imports types only.
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import type { ForgetOptions, GuiEvent, MinifoBridge, NewOverlayRequest } from './gui/api';
+import type { ExportFormat, ForgetOptions, GuiEvent, ImportRequest, MinifoBridge, NewOverlayRequest } from './gui/api';
 
 const call = <T>(method: string, ...args: unknown[]): Promise<T> => ipcRenderer.invoke('minifo:call', method, args) as Promise<T>;
 
@@ -25,9 +25,18 @@ const bridge: MinifoBridge = {
   meta: (name: string) => call('meta', name),
   openInFileManager: (name: string) => call('openInFileManager', name),
   trySample: () => call('trySample'),
+  mergePreview: (name: string) => call('mergePreview', name),
+  merge: (name: string, actionId: string) => call('merge', name, actionId),
+  exportOverlay: (name: string, actionId: string, out: string, format: ExportFormat) =>
+    call('exportOverlay', name, actionId, out, format),
+  importArchive: (actionId: string, req: ImportRequest) => call('importArchive', actionId, req),
+  cancelAction: (actionId: string) => call('cancelAction', actionId),
   chooseBase: (kind: 'folder' | 'image') => ipcRenderer.invoke('minifo:chooseBase', kind) as Promise<string | null>,
   chooseFolder: (purpose: 'storage' | 'mountpoint') =>
     ipcRenderer.invoke('minifo:chooseFolder', purpose) as Promise<string | null>,
+  chooseExportPath: (format: ExportFormat, suggestedName: string) =>
+    ipcRenderer.invoke('minifo:chooseExportPath', format, suggestedName) as Promise<string | null>,
+  chooseArchive: () => ipcRenderer.invoke('minifo:chooseArchive') as Promise<string | null>,
   droppedFilePath: async (file: unknown) => {
     // Only a real dropped File has a path; the renderer cannot make one up.
     let p = '';

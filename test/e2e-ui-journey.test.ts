@@ -5,132 +5,33 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { GuiBackend } from '../main/gui/backend';
-import * as commands from '../main/commands';
-import { forceUnmount, mountEntry } from './helpers/overlay-fixture';
-import { startWebHost, type WebHost } from '../main/web-host';
+import type { Page } from 'playwright-core';
+import type { GuiBackend } from '../main/gui/backend';
+import { mountEntry } from './helpers/overlay-fixture';
+import { row, settle, startUi, uiSkipReason, type UiHarness } from './helpers/ui-harness';
+import type { WebHost } from '../main/web-host';
 
-const CHROMIUM = '/usr/bin/chromium';
-const projectRoot = path.resolve(__dirname, '..', '..');
-const rendererDir = path.join(projectRoot, 'build', 'renderer');
-const shots = path.join(projectRoot, 'docs', 'screenshots');
+const skip = uiSkipReason();
 
-function which(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
-function skipReason(): string | null {
-  if (!fs.existsSync('/dev/fuse')) return 'no /dev/fuse on this machine';
-  if (!which('fusermount3')) return 'fusermount3 is not installed (apt-get install fuse3)';
-  if (!which('xorriso')) return 'xorriso is not installed (apt-get install xorriso)';
-  if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
-  if (!fs.existsSync(path.join(rendererDir, 'index.html'))) return 'the renderer is not built (npm run build)';
-  return null;
-}
-
-const skip = skipReason();
-// On CI every tool is installed by .ci/run: a missing one is a failure there, not a reason to skip.
-if (skip && process.env.CI === 'true') throw new Error(`CI must run the browser journey, but ${skip}`);
-
-/** Last-resort cleanup, whatever happened: unmount (aborting the connection if need be), kill the daemons. */
-function forceCleanup(mountpoints: Iterable<string>, pids: Iterable<number>): void {
-  for (const mp of mountpoints) forceUnmount(mp);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    }
-  }
-}
-
-async function settle<T>(what: string, fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T = await fn();
-  while (!ok(last)) {
-    if (Date.now() > until) assert.fail(`${what}: still ${JSON.stringify(last)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-    last = await fn();
-  }
-  return last;
-}
-
+let ui: UiHarness | null = null;
 let root = '';
 let backend: GuiBackend | null = null;
 let host: WebHost | null = null;
-let context: BrowserContext | null = null;
 let page: Page;
-const mountpoints = new Set<string>();
-const pids = new Set<number>();
 
-async function rememberDaemons(): Promise<void> {
-  if (!backend) return;
-  for (const o of await backend.listOverlays()) {
-    mountpoints.add(o.mountpoint);
-    if (o.pid) pids.add(o.pid);
-  }
-}
-
-async function shot(name: string): Promise<void> {
-  fs.mkdirSync(shots, { recursive: true });
-  await page.waitForTimeout(150);
-  await page.screenshot({ path: path.join(shots, `${name}.png`) });
-}
-
-const row = (p: string, kind: string): string => `[role=treeitem][data-path="${p}"][data-kind="${kind}"]`;
+const rememberDaemons = (): Promise<void> => ui!.rememberDaemons();
+const shot = (name: string): Promise<void> => ui!.shot(name);
 
 before(async () => {
   if (skip) return;
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'minifo-e2e-ui-'));
-  const dirs = { configDir: path.join(root, 'config'), dataDir: path.join(root, 'data'), homeDir: path.join(root, 'home') };
-  fs.mkdirSync(dirs.homeDir);
-  backend = new GuiBackend({ commands, mode: 'web', dirs, pollMs: 500 });
-  host = await startWebHost({ backend, rendererDir, remount: false });
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minifo-e2e-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1400, height: 860 },
-    colorScheme: 'light',
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15000);
+  ui = await startUi('minifo-e2e-ui-');
+  ({ root, backend, host, page } = ui);
 });
 
 after(async () => {
-  if (skip) return;
-  try {
-    await rememberDaemons().catch(() => undefined);
-    // Polite first: unmount whatever is still mounted, but never wait long.
-    if (backend) {
-      for (const o of await backend.listOverlays().catch(() => [])) {
-        if (o.state === 'mounted') {
-          await Promise.race([backend.unmount(o.name).catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
-        }
-      }
-    }
-  } finally {
-    forceCleanup(mountpoints, pids);
-    await context?.close().catch(() => undefined);
-    await host?.close().catch(() => undefined);
-    backend?.close();
-    const userDirs = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('minifo-e2e-chromium-'));
-    for (const d of userDirs) fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
-    if (root) fs.rmSync(root, { recursive: true, force: true });
-  }
+  await ui?.close();
 });
 
 test('folder overlay: create, mount, see each change live, diff, revert, undo, META, unmount', { skip: skip ?? false }, async () => {

@@ -29,6 +29,10 @@ const fakeCommands: CommandsPort = {
     throw new Error('no control calls in this test');
   },
   subscribeChanges: async () => () => undefined,
+  importArchive: async () => {
+    calls.push('importArchive');
+    throw new Error('no imports in this test');
+  },
 };
 
 function backend(extra: Partial<ConstructorParameters<typeof GuiBackend>[0]> = {}): GuiBackend {
@@ -155,4 +159,35 @@ test('revert paths are checked and reduced to the covering roots', async () => {
   await assert.rejects(b.undoRevert('r', '../../etc'), /undo id is not valid/);
   assert.deepEqual(coveringRoots(['/a/b', '/a', '/a b', '/a/c/d', '/z']), ['/a', '/a b', '/z']);
   assert.deepEqual(coveringRoots(['/x', '/']), ['/']);
+});
+
+test('merge, export and import check their arguments before anything runs', async () => {
+  const dirs = { configDir: path.join(root, 'c4'), dataDir: path.join(root, 'd4'), homeDir: path.join(root, 'home') };
+  const b = backend({ dirs });
+  await b.addOverlay({ name: 'ex', base: path.join(root, 'base'), mount: false });
+  const before = calls.length;
+  const out = path.join(root, 'ex.tar.gz');
+  await assert.rejects(b.exportOverlay('ex', 'bad id!', out, 'tar.gz'), /action id is not valid/);
+  await assert.rejects(b.exportOverlay('ex', 'a1', out, 'zip' as never), /export format must be one of tar, tar.gz, tar.zst, iso/);
+  await assert.rejects(b.exportOverlay('ex', 'a1', 'relative.tar.gz', 'tar.gz'), /must be an absolute path/);
+  await assert.rejects(b.exportOverlay('ex', 'a1', path.join(root, 'ex.tar'), 'tar.gz'), /must end in \.tar\.gz/);
+  await assert.rejects(b.exportOverlay('ex', 'a1', path.join(root, 'home', 'minifo', 'ex', 'x.iso'), 'iso'), /inside the mountpoint of "ex"/);
+  await assert.rejects(b.exportOverlay('ex', 'a1', path.join(root, 'd4', 'storage', 'ex', 'x.tar'), 'tar'), /inside the storage folder of "ex"/);
+  await assert.rejects(b.exportOverlay('ex', 'a1', path.join(root, 'missing', 'x.tar'), 'tar'), /folder .*missing does not exist/);
+  fs.writeFileSync(out, 'someone else’s file');
+  await assert.rejects(b.exportOverlay('ex', 'a1', out, 'tar.gz'), /already exists: choose another name/);
+  await assert.rejects(b.exportOverlay('ex', 'a1', path.join(root, 'new.tar.gz'), 'tar.gz'), /never been mounted/);
+  assert.equal(await b.cancelAction('nothing-runs'), false);
+  await assert.rejects(b.cancelAction('../x'), /action id is not valid/);
+
+  const archive = path.join(root, 'changes.zip');
+  await assert.rejects(b.importArchive('a2', { archive, name: 'im', base: path.join(root, 'base') }), /must be a \.tar, \.tar\.gz or \.tar\.zst file/);
+  await assert.rejects(b.importArchive('a2', { archive: path.join(root, 'none.tar'), name: 'im', base: path.join(root, 'base') }), /archive .*none\.tar does not exist/);
+  await assert.rejects(b.importArchive('a2', { archive: out, name: 'im', base: path.join(root, 'base'), extra: 1 } as never), /unknown field "extra"/);
+  assert.deepEqual(calls.slice(before), [], 'the commands were never reached');
+
+  // Electron: the file to write comes from the save dialog only.
+  const chosen = new Set<string>();
+  const e = backend({ mode: 'electron', allowPath: (p) => chosen.has(p), dirs });
+  await assert.rejects(e.exportOverlay('ex', 'a3', path.join(root, 'typed.tar'), 'tar'), /Choose the file to write with the "Choose…" button/);
 });

@@ -1,6 +1,19 @@
 /** A client of a daemon's control socket. */
 import * as net from 'node:net';
-import type { ChangedEvent, ControlMethods, MethodName } from './protocol';
+import type { ChangedEvent, ControlMethods, MethodName, Progress, ProgressEvent } from './protocol';
+
+export interface CallOptions {
+  /** Receives the request's progress events (merge, export). */
+  onProgress?: (p: Progress) => void;
+  /** Aborting sends `cancel` for the request; it then rejects with the daemon's ECANCELED. */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: (p: Progress) => void;
+}
 
 export class ControlError extends Error {
   constructor(readonly code: string, message: string) {
@@ -11,7 +24,7 @@ export class ControlError extends Error {
 export class ControlClient {
   private nextId = 1;
   private buffered = '';
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, Pending>();
   private readonly listeners: Array<(e: ChangedEvent) => void> = [];
 
   private constructor(private readonly socket: net.Socket) {
@@ -29,12 +42,20 @@ export class ControlClient {
     });
   }
 
-  call<M extends MethodName>(method: M, params: ControlMethods[M]['params']): Promise<ControlMethods[M]['result']> {
+  call<M extends MethodName>(method: M, params: ControlMethods[M]['params'], opts: CallOptions = {}): Promise<ControlMethods[M]['result']> {
+    const { signal, onProgress } = opts;
+    if (signal?.aborted) return Promise.reject(new ControlError('ECANCELED', 'cancelled'));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    const onAbort = (): void => {
+      // The request's own answer (ECANCELED, or its result if it was past cancelling) settles the call; if the
+      // connection is gone, failAll has already rejected it with that reason.
+      this.call('cancel', { id }).catch(() => undefined);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return new Promise<ControlMethods[M]['result']>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
       this.socket.write(JSON.stringify({ id, method, params }) + '\n');
-    });
+    }).finally(() => signal?.removeEventListener('abort', onAbort));
   }
 
   /** Subscribes to change events; they arrive until close(). */
@@ -61,6 +82,11 @@ export class ControlClient {
       this.buffered = this.buffered.slice(newline + 1);
       if (message.event === 'changed') {
         for (const listener of this.listeners) listener(message as ChangedEvent);
+        continue;
+      }
+      if (message.event === 'progress') {
+        const event = message as ProgressEvent;
+        this.pending.get(event.id)?.onProgress?.(event.progress);
         continue;
       }
       const waiter = this.pending.get(message.id ?? -1);

@@ -99,6 +99,16 @@ export interface MergeResult {
   merged: Change[];
 }
 
+/** How far a long request (merge, export) has got; pushed as ProgressEvents while it runs. */
+export interface Progress {
+  /** What is being done now, e.g. 'prepare', 'apply', 'archive', 'collect', 'image'. */
+  phase: string;
+  /** Units done and the total in this phase (bytes or entries, see `unit`); total 0 when unknown. */
+  done: number;
+  total: number;
+  unit: 'bytes' | 'entries' | 'percent';
+}
+
 export interface ExportResult {
   /** The archive written (absolute). */
   out: string;
@@ -124,6 +134,12 @@ export interface ControlMethods {
   merge: { params: { paths?: string[]; dryRun?: boolean }; result: MergeResult };
   /** Writes the changes as an archive (format from `out`'s extension), or the whole merged view as an ISO. */
   export: { params: { out: string; iso?: boolean }; result: ExportResult };
+  /**
+   * Cancels this connection's request `id` (a merge or export) while that is still safe; the request then
+   * fails with ECANCELED. `cancelled` is false when no such request is running. Closing the connection
+   * cancels its running requests too.
+   */
+  cancel: { params: { id: number }; result: { cancelled: boolean } };
   /** Keeps the connection open and pushes `changed` events. */
   subscribe: { params: Record<string, never>; result: { subscribed: true } };
   unmount: { params: Record<string, never>; result: { unmounted: true } };
@@ -140,6 +156,13 @@ export interface ControlRequest<M extends MethodName = MethodName> {
 export type ControlResponse =
   | { id: number; result: unknown }
   | { id: number; error: { code: string; message: string } };
+
+/** Pushed to the connection that sent request `id` (a merge or export), at most about ten times a second. */
+export interface ProgressEvent {
+  event: 'progress';
+  id: number;
+  progress: Progress;
+}
 
 /** Pushed to subscribers at most a few times a second, after changes through the mount or by revert. */
 export interface ChangedEvent {

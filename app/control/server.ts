@@ -1,18 +1,29 @@
 /** The daemon's end of the control protocol: newline-delimited JSON on a Unix socket. */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { ChangedEvent, ControlResponse, MethodName } from './protocol';
+import { thinned } from '../changes/progress';
+import type { ChangedEvent, ControlResponse, MethodName, Progress, ProgressEvent } from './protocol';
 
-export type Handler = (method: MethodName, params: unknown) => Promise<unknown>;
+/** What a handler gets besides the request: progress goes back to the requesting connection; `signal` aborts on cancel. */
+export interface CallContext {
+  onProgress: (p: Progress) => void;
+  signal: AbortSignal;
+}
+
+export type Handler = (method: MethodName, params: unknown, context: CallContext) => Promise<unknown>;
 
 /** Bounds what one request line may hold, so a client cannot make the daemon buffer without end. */
 const MAX_LINE = 1024 * 1024;
-const METHODS = new Set<string>(['info', 'status', 'revert', 'undoRevert', 'meta', 'readdir', 'entry', 'merge', 'export', 'subscribe', 'unmount']);
+const METHODS = new Set<string>(['info', 'status', 'revert', 'undoRevert', 'meta', 'readdir', 'entry', 'merge', 'export', 'cancel', 'subscribe', 'unmount']);
+/** Progress events per request are thinned to this interval: a client wants a moving bar, not every checkpoint. */
+const PROGRESS_INTERVAL_MS = 100;
 
 export class ControlServer {
   private readonly server: net.Server;
   private readonly subscribers = new Set<net.Socket>();
   private readonly connections = new Set<net.Socket>();
+  /** Each connection's running requests by id, to cancel them on request or when the connection goes. */
+  private readonly running = new Map<net.Socket, Map<number, AbortController>>();
 
   private constructor(server: net.Server, readonly socketPath: string) {
     this.server = server;
@@ -49,12 +60,16 @@ export class ControlServer {
   private serve(socket: net.Socket, handler: Handler): void {
     let buffered = '';
     this.connections.add(socket);
+    this.running.set(socket, new Map());
     socket.setEncoding('utf8');
     // A client that goes away is normal; its socket leaves both sets on 'close', which follows 'error'.
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.subscribers.delete(socket);
       this.connections.delete(socket);
+      // Nobody is left to receive the result: stop what this client started.
+      for (const controller of this.running.get(socket)!.values()) controller.abort();
+      this.running.delete(socket);
     });
     socket.on('data', (chunk: string) => {
       buffered += chunk;
@@ -81,13 +96,40 @@ export class ControlServer {
       if (request.method === 'subscribe') {
         this.subscribers.add(socket);
         response = { id, result: { subscribed: true } };
+      } else if (request.method === 'cancel') {
+        response = { id, result: { cancelled: this.cancel(socket, request.params) } };
       } else {
-        response = { id, result: await handler(request.method as MethodName, request.params) };
+        response = { id, result: await this.run(socket, id, request.method as MethodName, request.params, handler) };
       }
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       response = { id, error: { code: typeof code === 'string' ? code : 'EIO', message: (error as Error).message } };
     }
     if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n');
+  }
+
+  /** Runs one request with its own abort controller and a throttled progress stream back to `socket`. */
+  private async run(socket: net.Socket, id: number, method: MethodName, params: unknown, handler: Handler): Promise<unknown> {
+    const running = this.running.get(socket);
+    if (!running) throw Object.assign(new Error('the connection is closed'), { code: 'ECONNRESET' });
+    const controller = new AbortController();
+    running.set(id, controller);
+    const onProgress = thinned((progress: Progress): void => {
+      const event: ProgressEvent = { event: 'progress', id, progress };
+      if (!socket.destroyed) socket.write(JSON.stringify(event) + '\n');
+    }, PROGRESS_INTERVAL_MS);
+    try {
+      return await handler(method, params, { onProgress, signal: controller.signal });
+    } finally {
+      if (running.get(id) === controller) running.delete(id);
+    }
+  }
+
+  private cancel(socket: net.Socket, params: unknown): boolean {
+    const id = (params as { id?: unknown } | null)?.id;
+    if (typeof id !== 'number') throw Object.assign(new Error('"id" must be the number of a running request'), { code: 'EINVAL' });
+    const controller = this.running.get(socket)?.get(id);
+    controller?.abort();
+    return controller !== undefined;
   }
 }

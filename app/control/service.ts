@@ -10,10 +10,11 @@ import type { Stat } from '../base/base-layer';
 import { changeKind, displayChange } from '../overlay/change-tree';
 import { isDir, type Overlay } from '../overlay/overlay';
 import { revertPaths, undoRevert } from '../overlay/revert';
-import { checkOverlayPath, join, ROOT, toByteString, toDisplay } from '../paths';
+import { checkOverlayPath, isWithin, join, ROOT, toByteString, toDisplay } from '../paths';
 import { exportChanges } from '../changes/export';
 import { exportIso } from '../changes/iso-export';
 import { mergeChanges } from '../changes/merge';
+import type { ActionOptions } from '../changes/progress';
 import type { ControlMethods, DirEntryView, EntryDetail, MethodName, OverlayInfo, SideDetail } from './protocol';
 
 const TEXT_LIMIT = 1024 * 1024;
@@ -22,7 +23,8 @@ const HASH_LIMIT = 64 * 1024 * 1024;
 export class OverlayService {
   constructor(readonly overlay: Overlay, readonly info: () => OverlayInfo) {}
 
-  async call<M extends MethodName>(method: M, params: unknown): Promise<ControlMethods[M]['result']> {
+  /** `opts` carries progress and cancel to the long methods (merge, export); the others ignore it. */
+  async call<M extends MethodName>(method: M, params: unknown, opts: ActionOptions = {}): Promise<ControlMethods[M]['result']> {
     const p = (params ?? {}) as Record<string, unknown>;
     switch (method) {
       case 'info':
@@ -46,13 +48,18 @@ export class OverlayService {
         return this.entry(overlayPath(string(p.path, 'path'))) as ControlMethods[M]['result'];
       case 'merge': {
         const paths = p.paths === undefined ? [ROOT] : stringArray(p.paths, 'paths').map(overlayPath);
-        const result = await mergeChanges(this.overlay, paths, { dryRun: p.dryRun === true });
+        const result = await mergeChanges(this.overlay, paths, { ...opts, dryRun: p.dryRun === true });
         return { ...result, merged: result.merged.map(displayChange) } as ControlMethods[M]['result'];
       }
       case 'export': {
         const out = string(p.out, 'out');
         if (!path.isAbsolute(out)) throw Object.assign(new Error('"out" must be an absolute path'), { code: 'EINVAL' });
-        return (p.iso === true ? await exportIso(this.overlay, out) : await exportChanges(this.overlay, out)) as ControlMethods[M]['result'];
+        // A daemon writing into its own mount would wait on itself forever.
+        const { mountpoint } = this.info();
+        if (mountpoint !== '' && isWithin(path.resolve(out), mountpoint)) {
+          throw Object.assign(new Error(`cannot export into the overlay's own mount ${mountpoint}: choose a file outside it`), { code: 'EINVAL' });
+        }
+        return (p.iso === true ? await exportIso(this.overlay, out, opts) : await exportChanges(this.overlay, out, opts)) as ControlMethods[M]['result'];
       }
       default:
         throw new Error(`unknown method ${JSON.stringify(method)}`);

@@ -7,13 +7,30 @@ import type {
   ChangeKind,
   DirEntryView,
   EntryDetail,
+  ExportResult,
+  MergeResult,
+  MergeStep,
   MetaRecordView,
   MetaView,
+  Progress,
   RevertResult,
   SideDetail,
 } from '../../app/control/protocol';
 
-export type { Change, ChangeKind, DirEntryView, EntryDetail, MetaRecordView, MetaView, RevertResult, SideDetail };
+export type {
+  Change,
+  ChangeKind,
+  DirEntryView,
+  EntryDetail,
+  ExportResult,
+  MergeResult,
+  MergeStep,
+  MetaRecordView,
+  MetaView,
+  Progress,
+  RevertResult,
+  SideDetail,
+};
 
 export type OverlayState = 'mounted' | 'unmounted' | 'error';
 
@@ -57,12 +74,22 @@ export interface NewOverlayRequest {
   mount?: boolean;
 }
 
+/** What Export writes: the changes as an archive (by compression), or the whole merged view as an ISO image. */
+export type ExportFormat = 'tar' | 'tar.gz' | 'tar.zst' | 'iso';
+
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['tar', 'tar.gz', 'tar.zst', 'iso'] as const;
+
+/** Import: an exported changes archive becomes a new overlay over `base` (storage and mountpoint as for a new overlay). */
+export interface ImportRequest extends NewOverlayRequest {
+  archive: string;
+}
+
 export interface OverlayDefaults {
   storage: string;
   mountpoint: string;
 }
 
-export type ValidationField = 'name' | 'base' | 'storage' | 'mountpoint';
+export type ValidationField = 'name' | 'base' | 'storage' | 'mountpoint' | 'archive';
 
 export type ValidationResult = { ok: true } | { ok: false; field?: ValidationField; message: string };
 
@@ -86,7 +113,9 @@ export interface Capabilities {
 
 export type GuiEvent =
   | { type: 'changed'; overlay: string; paths: string[] }
-  | { type: 'overlays' };
+  | { type: 'overlays' }
+  /** How far the running merge, export or import started with this action id has got. */
+  | { type: 'progress'; action: string; progress: Progress };
 
 /** What the GUI back end implements (the same in Electron and web mode). Every argument is validated at run time. */
 export interface GuiApi {
@@ -108,6 +137,17 @@ export interface GuiApi {
   meta(name: string): Promise<MetaView>;
   openInFileManager(name: string): Promise<void>;
   trySample(): Promise<OverlayView>;
+  /** What merging every change into the (folder) base would do, step by step; changes nothing. */
+  mergePreview(name: string): Promise<MergeResult>;
+  /**
+   * The long actions take an id the renderer makes up (letters, digits, "-"): progress events carry it, and
+   * cancelAction(id) stops the action while that is still safe. They reject with "… was cancelled." then.
+   */
+  merge(name: string, actionId: string): Promise<MergeResult>;
+  exportOverlay(name: string, actionId: string, out: string, format: ExportFormat): Promise<ExportResult>;
+  importArchive(actionId: string, req: ImportRequest): Promise<OverlayView>;
+  /** False when no action with this id is running. */
+  cancelAction(actionId: string): Promise<boolean>;
 }
 
 export type GuiMethod = keyof GuiApi;
@@ -131,6 +171,11 @@ export const GUI_METHODS: readonly GuiMethod[] = [
   'meta',
   'openInFileManager',
   'trySample',
+  'mergePreview',
+  'merge',
+  'exportOverlay',
+  'importArchive',
+  'cancelAction',
 ] as const;
 
 /** Desktop-shell functions: real in Electron, inert in web mode. */
@@ -140,6 +185,10 @@ export interface ShellApi {
   chooseFolder(purpose: 'storage' | 'mountpoint'): Promise<string | null>;
   /** The path of a File dropped on the window (an .iso), registered as user-chosen; null when unavailable. */
   droppedFilePath(file: unknown): Promise<string | null>;
+  /** Native save dialog for an export; `suggestedName` is a bare file name. */
+  chooseExportPath(format: ExportFormat, suggestedName: string): Promise<string | null>;
+  /** Native open dialog for a changes archive to import. */
+  chooseArchive(): Promise<string | null>;
 }
 
 /** `window.minifo`: the one object the renderer talks to. */

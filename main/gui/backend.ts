@@ -9,14 +9,19 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { Change, DirEntryView, EntryDetail, MetaView, OverlayInfo, RevertResult } from '../../app/control/protocol';
+import type { Change, DirEntryView, EntryDetail, ExportResult, MergeResult, MetaView, OverlayInfo, Progress, RevertResult } from '../../app/control/protocol';
+import { thinned, type ActionOptions } from '../../app/changes/progress';
+import { hasCode } from '../../app/errors';
+import { isWithin } from '../../app/paths';
 import type {
   Capabilities,
   ChangeCounts,
+  ExportFormat,
   ForgetOptions,
   GuiApi,
   GuiEvent,
   GuiMethod,
+  ImportRequest,
   NewOverlayRequest,
   OverlayDefaults,
   OverlayView,
@@ -31,7 +36,9 @@ import { ensureSampleImage } from './sample';
 import { appDirs, type AppDirs, OverlayStore, type StoredOverlay } from './store';
 import {
   ArgumentError,
+  asActionId,
   asBoolean,
+  asExportFormat,
   asOptionalBoolean,
   asOverlayName,
   asOverlayPath,
@@ -43,7 +50,7 @@ import {
   onlyKeys,
 } from './validate';
 
-export type PathRole = 'base' | 'storage' | 'mountpoint';
+export type PathRole = 'base' | 'storage' | 'mountpoint' | 'archive' | 'export';
 
 export interface GuiBackendOptions {
   commands: CommandsPort;
@@ -73,6 +80,14 @@ export class UserError extends Error {
 }
 
 const NEW_OVERLAY_KEYS = ['name', 'base', 'storage', 'mountpoint', 'remountAtStart', 'mount'] as const;
+
+/** Progress events to the renderer: enough for a smooth bar, few enough for IPC and the event stream. */
+const PROGRESS_INTERVAL_MS = 100;
+
+/** An engine message without its errno prefix ("EROFS: cannot merge…" -> "cannot merge…"). */
+function plainWords(error: unknown): string {
+  return messageOf(error).replace(/^E[A-Z0-9]+: /, '');
+}
 
 function messageOf(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
@@ -131,6 +146,8 @@ export class GuiBackend implements GuiApi {
   /** Last failure per overlay, shown until the next successful mount or unmount. */
   private readonly lastError = new Map<string, string>();
   private readonly busy = new Set<string>();
+  /** Running merges, exports and imports by the renderer's action id. */
+  private readonly actions = new Map<string, AbortController>();
   private readonly listeners = new Set<(e: GuiEvent) => void>();
   private readonly subscriptions = new Map<string, Promise<(() => void) | null>>();
   private readonly knownMounted = new Map<string, boolean>();
@@ -310,15 +327,16 @@ export class GuiBackend implements GuiApi {
   }
 
   private userPath(value: unknown, role: PathRole, fallback: string | undefined, label: string): string {
+    const field = role === 'export' ? undefined : role;
     if (value === undefined || value === '') {
-      if (fallback === undefined) throw new UserError(`Choose the ${label}.`, role);
+      if (fallback === undefined) throw new UserError(`Choose the ${label}.`, field);
       return fallback;
     }
     const raw = this.expand(asString(value, `The ${label}`).trim());
-    if (!path.isAbsolute(raw)) throw new UserError(`The ${label} must be an absolute path (starting with "/").`, role);
+    if (!path.isAbsolute(raw)) throw new UserError(`The ${label} must be an absolute path (starting with "/").`, field);
     const p = path.resolve(raw);
     if (p !== fallback && this.allowPath && !this.allowPath(p, role)) {
-      throw new UserError(`Choose the ${label} with the "Choose…" button or by dropping it on the window.`, role);
+      throw new UserError(`Choose the ${label} with the "Choose…" button or by dropping it on the window.`, field);
     }
     return p;
   }
@@ -408,15 +426,7 @@ export class GuiBackend implements GuiApi {
       mount = { base: st.info.base, storage: st.info.storage, mountpoint: st.info.mountpoint };
       baseKind = st.info.baseKind;
     } else {
-      if (r.mount.mountpoint === r.defaults.mountpoint && (await this.mountpointMissing(mount.mountpoint))) {
-        await fsp.mkdir(mount.mountpoint, { recursive: true });
-      }
-      try {
-        await this.commands.validateMount(mount);
-      } catch (error) {
-        const message = messageOf(error);
-        throw new UserError(message, fieldOfMessage(message));
-      }
+      await this.prepareMount(r);
     }
     const stored: StoredOverlay = {
       name: r.name,
@@ -427,16 +437,38 @@ export class GuiBackend implements GuiApi {
       remountAtStart: r.remountAtStart,
       addedAt: Date.now(),
     };
+    if (adopted) {
+      await this.remember(stored, false);
+      this.ensureSubscription(stored);
+      return this.view(stored);
+    }
+    return this.remember(stored, r.mountNow);
+  }
+
+  /** Creates the default mountpoint when missing, then runs the CLI's checks on the request. */
+  private async prepareMount(r: { mount: MountRequest; defaults: OverlayDefaults }): Promise<void> {
+    if (r.mount.mountpoint === r.defaults.mountpoint && (await this.mountpointMissing(r.mount.mountpoint))) {
+      await fsp.mkdir(r.mount.mountpoint, { recursive: true });
+    }
+    try {
+      await this.commands.validateMount(r.mount);
+    } catch (error) {
+      const message = messageOf(error);
+      throw new UserError(message, fieldOfMessage(message));
+    }
+  }
+
+  /** Adds an overlay to the list and, when asked, mounts it (a failure becomes its error state). */
+  private async remember(stored: StoredOverlay, mountNow: boolean): Promise<OverlayView> {
     await this.persist([...(await this.all()), stored]);
     this.emit({ type: 'overlays' });
-    if (r.mountNow && !adopted) {
+    if (mountNow) {
       try {
         await this.mountStored(stored);
       } catch {
         // the error is kept in lastError and shown as the overlay's state
       }
     }
-    if (adopted) this.ensureSubscription(stored);
     return this.view(stored);
   }
 
@@ -624,6 +656,118 @@ export class GuiBackend implements GuiApi {
     let name = 'sample';
     for (let i = 2; list.some((o) => o.name === name); i += 1) name = `sample-${i}`;
     return this.addOverlay({ name, base: iso, remountAtStart: false, mount: true });
+  }
+
+  // ---- merge, export, import --------------------------------------------------------------------
+
+  /**
+   * Runs a long action under the renderer's id: progress goes out as events (about ten a second),
+   * cancelAction(id) aborts it, and failures come back in plain words. `overlay` is busy meanwhile.
+   */
+  private async runAction<T>(actionId: string, what: string, overlay: string, work: (opts: ActionOptions) => Promise<T>): Promise<T> {
+    if (this.actions.has(actionId)) throw new ArgumentError('This action id is already in use.');
+    if (this.busy.has(overlay)) throw new UserError(`"${overlay}" is busy; try again in a moment.`);
+    const controller = new AbortController();
+    this.actions.set(actionId, controller);
+    this.busy.add(overlay);
+    const onProgress = thinned((progress: Progress) => this.emit({ type: 'progress', action: actionId, progress }), PROGRESS_INTERVAL_MS);
+    try {
+      return await work({ onProgress, signal: controller.signal });
+    } catch (error) {
+      if (error instanceof UserError || error instanceof ArgumentError) throw error;
+      if (hasCode(error, 'ECANCELED')) throw new UserError(`${what} was cancelled.`);
+      throw new UserError(`${what} failed: ${plainWords(error)}`);
+    } finally {
+      this.actions.delete(actionId);
+      this.busy.delete(overlay);
+      this.duCache.delete(overlay);
+    }
+  }
+
+  async cancelAction(actionIdArg: string): Promise<boolean> {
+    const controller = this.actions.get(asActionId(actionIdArg));
+    controller?.abort();
+    return controller !== undefined;
+  }
+
+  async mergePreview(nameArg: string): Promise<MergeResult> {
+    const o = await this.known(nameArg);
+    if (!this.knownMounted.get(o.name) && !(await this.storageExists(o))) return { dryRun: true, steps: [], merged: [] };
+    try {
+      return await this.commands.controlCall(o.storage, 'merge', { dryRun: true });
+    } catch (error) {
+      throw new UserError(`This overlay cannot be merged: ${plainWords(error)}`);
+    }
+  }
+
+  async merge(nameArg: string, actionIdArg: string): Promise<MergeResult> {
+    const o = await this.known(nameArg);
+    const actionId = asActionId(actionIdArg);
+    const result = await this.runAction(actionId, 'The merge', o.name, (opts) => this.commands.controlCall(o.storage, 'merge', {}, opts));
+    this.emit({ type: 'changed', overlay: o.name, paths: result.merged.map((c) => c.path) });
+    this.emit({ type: 'overlays' });
+    return result;
+  }
+
+  async exportOverlay(nameArg: string, actionIdArg: string, outArg: string, formatArg: ExportFormat): Promise<ExportResult> {
+    const o = await this.known(nameArg);
+    const actionId = asActionId(actionIdArg);
+    const format = asExportFormat(formatArg);
+    const out = await this.exportPath(outArg, format);
+    if (!this.knownMounted.get(o.name) && !(await this.storageExists(o))) {
+      throw new UserError(`"${o.name}" has never been mounted, so there is nothing to export yet.`);
+    }
+    const what = format === 'iso' ? 'The ISO export' : 'The export';
+    return this.runAction(actionId, what, o.name, (opts) => this.commands.controlCall(o.storage, 'export', { out, iso: format === 'iso' }, opts));
+  }
+
+  /** Where an export may write: a new file (or, chosen in a save dialog, one to replace) outside every overlay's folders. */
+  private async exportPath(value: unknown, format: ExportFormat): Promise<string> {
+    const p = this.userPath(value, 'export', undefined, 'file to write');
+    const ext = `.${format}`;
+    if (!p.endsWith(ext) || path.basename(p) === ext) throw new UserError(`The file name must end in ${ext}.`);
+    for (const o of await this.all()) {
+      // Checked by name only: looking inside a mountpoint could hang on a stuck mount.
+      if (isWithin(p, o.mountpoint)) throw new UserError(`${p} is inside the mountpoint of "${o.name}": choose a folder outside every overlay.`);
+      if (isWithin(p, o.storage)) throw new UserError(`${p} is inside the storage folder of "${o.name}": choose another folder.`);
+    }
+    const dir = path.dirname(p);
+    const dirStat = await fsp.stat(dir).catch((error: unknown) => {
+      if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return null;
+      throw error;
+    });
+    if (!dirStat?.isDirectory()) throw new UserError(`The folder ${dir} does not exist.`);
+    // A save dialog has asked before replacing a file; a typed path must not replace one silently.
+    if (this.allowPath === undefined && (await this.pathExists(p))) throw new UserError(`${p} already exists: choose another name.`);
+    return p;
+  }
+
+  private async pathExists(p: string): Promise<boolean> {
+    try {
+      await fsp.lstat(p);
+      return true;
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) return false;
+      throw error;
+    }
+  }
+
+  async importArchive(actionIdArg: string, reqArg: ImportRequest): Promise<OverlayView> {
+    const actionId = asActionId(actionIdArg);
+    const { archive: archiveArg, ...rest } = asRecord(reqArg, 'The import');
+    const archive = this.userPath(archiveArg, 'archive', undefined, 'archive');
+    if (!/\.tar(\.gz|\.zst)?$/.test(archive)) throw new UserError('The archive must be a .tar, .tar.gz or .tar.zst file made by Export.', 'archive');
+    const archiveStat = await fsp.stat(archive).catch((error: unknown) => {
+      if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return null;
+      throw error;
+    });
+    if (!archiveStat?.isFile()) throw new UserError(`The archive ${archive} does not exist.`, 'archive');
+    const r = await this.resolveNew(rest);
+    await this.prepareMount(r);
+    await this.runAction(actionId, 'The import', r.name, (opts) =>
+      this.commands.importArchive(archive, r.mount.storage, { ...opts, base: r.mount.base }),
+    );
+    return this.remember({ name: r.name, ...r.mount, baseKind: r.baseKind, remountAtStart: r.remountAtStart, addedAt: Date.now() }, r.mountNow);
   }
 
   // ---- live events ------------------------------------------------------------------------------

@@ -3,6 +3,9 @@
  * validation and the web host's security checks can be unit-tested without mounting anything; the
  * processes pass the real module (`import * as commands from '../commands'`).
  */
+import type { ImportResult } from '../../app/changes/import';
+import type { ActionOptions } from '../../app/changes/progress';
+import type { CallOptions } from '../../app/control/client';
 import type { ChangedEvent, ControlMethods, MethodName, OverlayInfo } from '../../app/control/protocol';
 
 import type { MountRequest } from '../commands';
@@ -18,6 +21,8 @@ export interface CommandsPort {
     target: string,
     method: M,
     params: ControlMethods[M]['params'],
+    opts?: CallOptions,
   ): Promise<ControlMethods[M]['result']>;
+  importArchive(archive: string, storageDir: string, opts?: ActionOptions & { base?: string }): Promise<ImportResult>;
   subscribeChanges(target: string, onEvent: (e: ChangedEvent) => void): Promise<() => void>;
 }

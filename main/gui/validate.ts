@@ -1,4 +1,5 @@
 /** Run-time checks for every argument that reaches the GUI back end from a renderer. */
+import { EXPORT_FORMATS, type ExportFormat } from './api';
 
 export class ArgumentError extends Error {
   constructor(message: string) {
@@ -90,4 +91,18 @@ export function coveringRoots(paths: readonly string[]): string[] {
       return true;
     })
     .sort();
+}
+
+/** An id the renderer gave a long action, to match its progress events and cancel it. */
+export function asActionId(value: unknown): string {
+  const id = asString(value, 'The action id', 64);
+  if (!/^[A-Za-z0-9-]+$/.test(id)) throw new ArgumentError('The action id is not valid.');
+  return id;
+}
+
+export function asExportFormat(value: unknown): ExportFormat {
+  if (!(EXPORT_FORMATS as readonly unknown[]).includes(value)) {
+    throw new ArgumentError(`The export format must be one of ${EXPORT_FORMATS.join(', ')}.`);
+  }
+  return value as ExportFormat;
 }

@@ -10,10 +10,16 @@ import { MetaInspector } from './meta/MetaInspector';
 import { NewOverlayForm } from './new-overlay/NewOverlayForm';
 import { Sidebar } from './overlays/Sidebar';
 import { RevertDialog } from './revert/RevertDialog';
+import { ExportDialog } from './actions/ExportDialog';
+import { ImportDialog } from './actions/ImportDialog';
+import { MergeDialog } from './actions/MergeDialog';
 import { Welcome } from './welcome/Welcome';
-import { formatAgo } from './lib/format';
+import { formatAgo, formatBytes, formatCount } from './lib/format';
 
 type View = 'changes' | 'meta' | 'new';
+
+/** The long action whose dialog is open for the selected overlay. */
+type OverlayAction = 'merge' | 'export' | 'iso';
 
 interface Toast {
   id: number;
@@ -36,6 +42,8 @@ export function App() {
   const [versions, setVersions] = useState<Map<string, number>>(() => new Map());
   const [row, setRow] = useState<TreeRow | null>(null);
   const [revertPaths, setRevertPaths] = useState<string[] | 'all' | null>(null);
+  const [overlayAction, setOverlayAction] = useState<OverlayAction | null>(null);
+  const [importing, setImporting] = useState(false);
   const [toast, setToast] = useState<Toast | null>(null);
   const [dragging, setDragging] = useState(false);
   const toastSeq = useRef(0);
@@ -253,6 +261,23 @@ export function App() {
             <code className="mountpoint" title="Mountpoint">
               {overlay.mountpoint}
             </code>
+            <span className="spacer" />
+            <div className="overlay-actions" role="group" aria-label="Do something with the changes">
+              <button
+                type="button"
+                className="btn"
+                onClick={() => setOverlayAction('merge')}
+                title={overlay.baseKind === 'image' ? 'An image is never written: export as ISO instead' : 'Write the changes into the base folder'}
+              >
+                Merge into base…
+              </button>
+              <button type="button" className="btn" onClick={() => setOverlayAction('export')} title="Save the changes as an archive">
+                Export…
+              </button>
+              <button type="button" className="btn" onClick={() => setOverlayAction('iso')} title="Save the whole merged view as a new ISO image">
+                Export as ISO…
+              </button>
+            </div>
           </div>
           {overlay.state === 'error' && overlay.error ? (
             <p className="notice error" role="alert">
@@ -325,6 +350,7 @@ export function App() {
           await withBusy(name, () => bridge.forget(name, { deleteStorage, confirm: deleteStorage }), `Forgot ${name}.`);
         }}
         onRemountAtStart={(name, on) => void withBusy(name, () => bridge.setRemountAtStart(name, on))}
+        onImport={() => setImporting(true)}
       />
       <main className="main">
         {listError ? (
@@ -341,6 +367,46 @@ export function App() {
           changes={changes ?? []}
           onConfirm={doRevert}
           onClose={() => setRevertPaths(null)}
+        />
+      ) : null}
+      {overlayAction === 'merge' && overlay ? (
+        <MergeDialog
+          overlay={overlay}
+          version={version}
+          onClose={() => setOverlayAction(null)}
+          onDone={(r) => {
+            setOverlayAction(null);
+            const n = r.merged.length;
+            showToast({ text: `Merged ${formatCount(n)} ${n === 1 ? 'change' : 'changes'} into ${overlay.base}.`, kind: 'info' });
+            setVersions((m) => new Map(m).set(overlay.name, (m.get(overlay.name) ?? 0) + 1));
+            void refreshList();
+          }}
+        />
+      ) : null}
+      {(overlayAction === 'export' || overlayAction === 'iso') && overlay && caps ? (
+        <ExportDialog
+          overlay={overlay}
+          caps={caps}
+          iso={overlayAction === 'iso'}
+          onClose={() => setOverlayAction(null)}
+          onDone={(r) => {
+            setOverlayAction(null);
+            const what = r.format === 'iso' ? `${formatCount(r.entries)} entries` : `${formatCount(r.entries)} ${r.entries === 1 ? 'change' : 'changes'}`;
+            showToast({ text: `Exported ${what} to ${r.out} (${formatBytes(r.bytes)}).`, kind: 'info' });
+          }}
+        />
+      ) : null}
+      {importing ? (
+        <ImportDialog
+          caps={caps}
+          onClose={() => setImporting(false)}
+          onDone={(v) => {
+            setImporting(false);
+            setView('changes');
+            setSelected(v.name);
+            void refreshList();
+            showToast(v.state === 'error' ? { text: v.error ?? 'Mounting failed.', kind: 'error' } : { text: `Imported the changes into “${v.name}”.`, kind: 'info' });
+          }}
         />
       ) : null}
       {toast ? (

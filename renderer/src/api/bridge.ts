@@ -64,6 +64,8 @@ function createWebBridge(token: string): MinifoBridge {
     chooseBase: async () => null,
     chooseFolder: async () => null,
     droppedFilePath: async () => null,
+    chooseExportPath: async () => null,
+    chooseArchive: async () => null,
     onEvent(listener) {
       listeners.add(listener);
       if (!source) connect();

@@ -18,7 +18,7 @@ export function nameFromBase(base: string): string {
   return cleaned;
 }
 
-function Field(props: {
+export function Field(props: {
   id: string;
   label: string;
   value: string;

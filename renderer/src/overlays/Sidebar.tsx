@@ -15,6 +15,7 @@ export interface SidebarProps {
   onOpen: (name: string) => void;
   onForget: (name: string, deleteStorage: boolean) => Promise<void>;
   onRemountAtStart: (name: string, on: boolean) => void;
+  onImport: () => void;
 }
 
 /** Paths are shown right-aligned-truncated (the end matters); LRM marks keep the leading "/" in place. */
@@ -106,9 +107,14 @@ export function Sidebar(props: SidebarProps) {
           </span>
           minifo
         </div>
-        <button type="button" className="btn icon-btn" onClick={props.onNew} title="New overlay" aria-label="New overlay">
-          <PlusIcon />
-        </button>
+        <span className="sidebar-head-actions">
+          <button type="button" className="btn subtle" onClick={props.onImport} title="Make an overlay from an exported changes archive">
+            Import…
+          </button>
+          <button type="button" className="btn icon-btn" onClick={props.onNew} title="New overlay" aria-label="New overlay">
+            <PlusIcon />
+          </button>
+        </span>
       </div>
       {overlays.length === 0 ? <p className="muted small sidebar-empty">No overlays yet.</p> : null}
       <ul className="overlay-list">
