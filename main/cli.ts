@@ -3,16 +3,14 @@
  * The `minifo` command. Other tools script it, so its words, output and exit codes are a contract:
  * exit 0 on success; on failure one line "minifo: REASON" on stderr and exit 1.
  */
-import { controlCall, mountOverlay, unmountOverlay, validateMount, absoluteRequest, type MountRequest } from './commands';
+import { absoluteRequest, controlCall, importArchive, importLegacyStorage, mountOverlay, unmountOverlay, validateMount, type MountRequest } from './commands';
 import { runDaemon } from './daemon';
 import { parseMountOptions, optionsForDaemon } from './mount-options';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Change, MergeStep } from '../app/control/protocol';
-import { importChanges } from '../app/changes/import';
-import { importLegacy } from '../app/changes/legacy-import';
 import { Storage } from '../app/overlay/storage';
-import { readOverlayRecord, writeOverlayRecord } from './overlay-record';
+import { readOverlayRecord } from './overlay-record';
 import { toDisplay } from '../app/paths';
 
 const USAGE = `usage:
@@ -89,12 +87,6 @@ function printSteps(steps: MergeStep[]): void {
   for (const s of steps) process.stdout.write(`${s.action} ${s.type} ${s.path}${s.from !== undefined ? ` from ${s.from}` : ''}\n`);
 }
 
-/** An imported storage must say which base it belongs to before it can be mounted or inspected offline. */
-function recordBase(storageDir: string, base: string): void {
-  const storage = new Storage(path.resolve(storageDir));
-  if (!readOverlayRecord(storage)) writeOverlayRecord(storage, { base: path.resolve(base) });
-}
-
 async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
@@ -160,8 +152,7 @@ async function run(argv: string[]): Promise<void> {
       expect(args, 2, 'import');
       const [archive, storage] = args.positional;
       const base = args.base ?? readOverlayRecord(new Storage(path.resolve(storage)))?.base;
-      const result = await importChanges(archive, storage, base !== undefined ? { base } : {});
-      recordBase(storage, result.base);
+      const result = await importArchive(archive, storage, base !== undefined ? { base } : {});
       console.log(`imported ${result.entries} changes into ${result.storage}`);
       for (const finding of result.check) console.log(`# check: ${finding}`);
       return;
@@ -170,8 +161,7 @@ async function run(argv: string[]): Promise<void> {
       expect(args, 2, 'import-legacy');
       if (args.base === undefined) throw new UsageError('import-legacy needs --base BASE: the base the legacy storage was used over');
       const [legacy, storage] = args.positional;
-      const result = await importLegacy(legacy, storage, args.base);
-      recordBase(storage, args.base);
+      const result = await importLegacyStorage(legacy, storage, args.base);
       console.log(`imported ${result.entries} changes into ${result.storage}`);
       for (const finding of result.findings) console.log(`# legacy: ${finding}`);
       for (const finding of result.check) console.log(`# check: ${finding}`);

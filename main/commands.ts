@@ -18,6 +18,7 @@ import { Storage } from '../app/overlay/storage';
 import { isWithin } from '../app/paths';
 import { parseMountOptions } from './mount-options';
 import { importChanges, type ImportResult } from '../app/changes/import';
+import { importLegacy, type LegacyImportResult } from '../app/changes/legacy-import';
 import type { ActionOptions } from '../app/changes/progress';
 import { readOverlayRecord, writeOverlayRecord, type DaemonFile } from './overlay-record';
 
@@ -149,9 +150,21 @@ export async function controlCall<M extends MethodName>(
  */
 export async function importArchive(archive: string, storageDir: string, opts: ActionOptions & { base?: string } = {}): Promise<ImportResult> {
   const result = await importChanges(archive, storageDir, opts);
-  const storage = new Storage(result.storage);
-  if (!readOverlayRecord(storage)) writeOverlayRecord(storage, { base: path.resolve(result.base) });
+  recordBase(result.storage, result.base);
   return result;
+}
+
+/** Converts an original mini_fo storage folder into a new minifo storage over `base`, and records the base. */
+export async function importLegacyStorage(legacy: string, storageDir: string, base: string, opts: ActionOptions = {}): Promise<LegacyImportResult> {
+  const result = await importLegacy(legacy, storageDir, base, opts);
+  recordBase(storageDir, base);
+  return result;
+}
+
+/** An imported storage must say which base it belongs to before it can be mounted or inspected offline. */
+function recordBase(storageDir: string, base: string): void {
+  const storage = new Storage(path.resolve(storageDir));
+  if (!readOverlayRecord(storage)) writeOverlayRecord(storage, { base: path.resolve(base) });
 }
 
 /** Live change events from a mounted overlay's daemon; call the returned function to stop. */
