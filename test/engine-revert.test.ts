@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { controlCall } from '../main/commands';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { CLI, minifoOk, withOverlay, type OverlayFixture } from './helpers/overlay-fixture';
 
 function populate(base: string): void {
@@ -118,4 +118,23 @@ test('names with spaces, newlines, backslashes and non-UTF-8 bytes round-trip th
     const revert = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" revert "$0" "$(printf '/caf\\351')"`, f.mnt], { encoding: 'utf8' });
     assert.equal(revert.status, 0, revert.stderr);
     assert.equal(fs.existsSync(Buffer.from(f.mnt + '/caf\xe9', 'latin1')), false);
+  }));
+
+test('a file that exists before and after a revert or an undo never goes missing, and creates beside it never deadlock', () =>
+  overlay(async (f) => {
+    fs.writeFileSync(f.m('c.txt'), 'local c\n');
+    // Another process reads the file without pause (a failed read is a name that went missing) and creates
+    // files beside it (a create holds the folder's lock, which invalidating the file's entry needs too).
+    const reader = spawn('sh', ['-c', 'end=$(($(date +%s) + 60)); i=0; while [ $(date +%s) -lt $end ]; do i=$((i+1)); cat "$0" > /dev/null 2>>"$0.err" || exit 3; : > "$0.$i"; done', f.m('c.txt')], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const { trashId } = await controlCall(f.mnt, 'revert', { paths: ['/c.txt'] });
+        assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'base c\n');
+        await controlCall(f.mnt, 'undoRevert', { trashId: trashId! });
+        assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'local c\n');
+        assert.equal(reader.exitCode, null, `the reader failed: ${fs.existsSync(f.m('c.txt.err')) ? fs.readFileSync(f.m('c.txt.err'), 'utf8') : ''}`);
+      }
+    } finally {
+      reader.kill();
+    }
   }));

@@ -238,7 +238,7 @@ async function forget(overlay: Overlay, roots: string[]): Promise<void> {
       touched.push(record.path);
     }
   }
-  await overlay.externallyChanged(touched);
+  overlay.externallyChanged(touched);
 }
 
 function collect(path: string, node: ChangeNode, out: Array<[string, ChangeNode]>): void {

@@ -81,6 +81,7 @@ export class Overlay {
   private readonly copyUpListeners: Array<(path: string) => void> = [];
   private readonly changeListeners: Array<(paths: string[]) => void> = [];
   private readonly externalListeners: Array<(paths: string[]) => Promise<void>> = [];
+  private readonly pendingExternal: string[] = [];
 
   private constructor(readonly base: BaseLayer, readonly storage: Storage, readonly meta: MetaLog) {
     const root = base.lstat(ROOT);
@@ -123,8 +124,17 @@ export class Overlay {
     this.externalListeners.push(listener);
   }
 
-  /** Tells listeners (the kernel's caches) about a change they did not see; resolves once they caught up. */
-  async externallyChanged(paths: string[]): Promise<void> {
+  /**
+   * Notes paths changed behind the kernel's back (revert, undo, merge). The kernel's caches are told once
+   * the change has left the serial queue, and serial() resolves after they caught up (see there).
+   */
+  externallyChanged(paths: string[]): void {
+    this.pendingExternal.push(...paths);
+  }
+
+  private async flushExternalChanges(): Promise<void> {
+    const paths = this.pendingExternal.splice(0);
+    if (paths.length === 0) return;
     await Promise.all(this.externalListeners.map((listener) => listener(paths)));
     this.changed(...paths);
   }
@@ -142,7 +152,9 @@ export class Overlay {
   serial<T>(work: () => T | Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);
     this.queue = run.catch(() => undefined);
-    return run;
+    // Invalidating a kernel entry takes its folder's lock, which a create waiting in this queue may hold:
+    // so the queue moves on first, and the caller hears back once the kernel has caught up.
+    return run.finally(() => this.flushExternalChanges());
   }
 
   // ---- resolution -------------------------------------------------------------------------------
