@@ -191,3 +191,14 @@ test('st_ino is unique across the mount', () =>
     };
     walk(f.mnt);
   }));
+
+test('a hard link to a base symlink is one inode with the right link count, across renames and unlinks', () =>
+  withOverlay((base) => fs.symlinkSync('target', path.join(base, 'sym')), (f) => {
+    fs.mkdirSync(f.m('e'));
+    fs.linkSync(f.m('sym'), f.m('e/b'));
+    assert.equal(fs.lstatSync(f.m('e/b')).ino, fs.lstatSync(f.m('sym')).ino);
+    fs.renameSync(f.m('sym'), f.m('moved'));
+    fs.unlinkSync(f.m('e/b'));
+    assert.equal(fs.lstatSync(f.m('moved')).nlink, 1);
+    assert.equal(fs.readlinkSync(f.m('moved')), 'target');
+  }));

@@ -32,9 +32,13 @@ const INO_BITS = 48n;
 const MASK_INO = (1n << INO_BITS) - 1n;
 const FROM_STORAGE = 1n << INO_BITS;
 const HASHED = 2n << INO_BITS;
-/** Hidden xattr that pins a storage inode's overlay inode number when it gets a second name. */
-const INO_XATTR = 'user.minifo.ino';
-const OWN_XATTR_PREFIX = 'user.minifo.';
+const IS_ROOT = process.getuid?.() === 0;
+/**
+ * Hidden xattr that pins a storage inode's overlay inode number when it gets a second name. As root it
+ * lives in trusted.*, which Linux allows on symlinks too; user.* takes regular files only.
+ */
+const INO_XATTR = IS_ROOT ? 'trusted.minifo.ino' : 'user.minifo.ino';
+const OWN_XATTR_PREFIXES = ['user.minifo.', 'trusted.minifo.'];
 
 export interface Caller {
   uid: number;
@@ -76,7 +80,6 @@ export class Overlay {
   private readonly baseDev: bigint;
   /** The live record count when it was last counted (see compactIfNeeded). */
   private liveRecords = 0;
-  private readonly isRoot = process.getuid?.() === 0;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly copyUpListeners: Array<(path: string) => void> = [];
   private readonly changeListeners: Array<(paths: string[]) => void> = [];
@@ -322,7 +325,7 @@ export class Overlay {
     const upperSource = this.storage.upper(source);
     const upperIno = FROM_STORAGE | (this.lstatUpper(source)!.ino & MASK_INO);
     // The second name will resolve as 'created': pin the inode number the first name shows.
-    if (r.stat.ino !== upperIno && isRegular(r.stat)) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
+    if (r.stat.ino !== upperIno && (IS_ROOT || isRegular(r.stat))) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
     fs.linkSync(upperSource, this.storage.upper(path));
     this.recordCreated(path);
     this.changed(source, path);
@@ -406,11 +409,11 @@ export class Overlay {
       ? sys.llistxattr(this.storage.upper(path)).map((b) => b.toString('latin1'))
       : this.base.listXattrs(r.basePath!);
     // ACLs are not enforced on the mount (the binding refuses their names), so they are not listed either.
-    return names.filter((name) => !name.startsWith(OWN_XATTR_PREFIX) && !name.startsWith('system.posix_acl_'));
+    return names.filter((name) => !isOwnXattr(name) && !name.startsWith('system.posix_acl_'));
   }
 
   getXattr(path: string, name: string): Buffer {
-    if (name.startsWith(OWN_XATTR_PREFIX)) throw new FsError('ENODATA', name);
+    if (isOwnXattr(name)) throw new FsError('ENODATA', name);
     // Hot (the kernel asks for security.capability before every write, ls -l for ACLs): the change tree
     // names the layer without resolve()'s two lstats; an entry that is gone fails in the syscall (ENOENT).
     if (this.tree.get(path)?.upper) return sys.lgetxattr(this.storage.upper(path), bytes(name));
@@ -420,14 +423,14 @@ export class Overlay {
   }
 
   async setXattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
-    if (name.startsWith(OWN_XATTR_PREFIX)) throw new FsError('EPERM', `${name} is reserved by minifo`);
+    if (isOwnXattr(name)) throw new FsError('EPERM', `${name} is reserved by minifo`);
     await this.ensureModifiable(path);
     sys.lsetxattr(this.storage.upper(path), bytes(name), value, flags);
     this.changed(path);
   }
 
   async removeXattr(path: string, name: string): Promise<void> {
-    if (name.startsWith(OWN_XATTR_PREFIX)) throw new FsError('EPERM', `${name} is reserved by minifo`);
+    if (isOwnXattr(name)) throw new FsError('EPERM', `${name} is reserved by minifo`);
     const r = this.mustResolve(path);
     if (!r.upper && !this.base.listXattrs(r.basePath!).includes(name)) throw new FsError('ENODATA', name);
     await this.ensureModifiable(path);
@@ -499,7 +502,7 @@ export class Overlay {
   /** Gives a new storage entry the base entry's owner, mode, xattrs and times (times last: the others touch ctime only). */
   private copyMetadata(base: Stat, target: Buffer, basePath: string): void {
     const isLink = (base.mode & BigInt(S_IFMT)) === BigInt(S_IFLNK);
-    if (this.isRoot) fs.lchownSync(target, Number(base.uid), Number(base.gid));
+    if (IS_ROOT) fs.lchownSync(target, Number(base.uid), Number(base.gid));
     if (!isLink) fs.chmodSync(target, Number(base.mode) & 0o7777);
     for (const name of this.base.listXattrs(basePath)) {
       sys.lsetxattr(target, bytes(name), this.base.getXattr(basePath, name), 0);
@@ -571,7 +574,7 @@ export class Overlay {
 
   /** New entries belong to the caller (when the daemon may chown), with the parent's group when it is setgid. */
   private ownNew(caller: Caller, parent: string, chown: (owner: Caller) => void): void {
-    if (!this.isRoot) return;
+    if (!IS_ROOT) return;
     const dir = this.mustResolve(parent).stat;
     const setgid = (Number(dir.mode) & S_ISGID) !== 0;
     chown({ uid: caller.uid, gid: setgid ? Number(dir.gid) : caller.gid });
@@ -641,7 +644,7 @@ export class Overlay {
   private upperStat(path: string, upper: Stat, base: Stat | null): Stat {
     let ino: bigint;
     if (base) ino = this.baseIno(base, this.basePathOf(path)!);
-    else if (upper.nlink > 1n && isRegular(upper)) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_INO));
+    else if (upper.nlink > 1n && !isDir(upper)) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_INO));
     else ino = FROM_STORAGE | (upper.ino & MASK_INO);
     // A folder merged from storage and base has no meaningful link count; report 1 as overlayfs does.
     const nlink = base && isDir(upper) ? 1n : isDir(upper) ? upper.nlink + this.renamedInFolders(path) : upper.nlink;
@@ -668,6 +671,10 @@ export class Overlay {
       throw error;
     }
   }
+}
+
+function isOwnXattr(name: string): boolean {
+  return OWN_XATTR_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
 
 function isSeparatedLink(base: Stat): boolean {

@@ -12,11 +12,6 @@
  *    compared in full, st_nlink included.
  * 3. Inode numbers and timestamps are not compared: the two assign them independently (minifo's own tests
  *    check st_ino stability and UTIME_NOW/OMIT).
- * 4. KNOWN BUG, left out until fixed: a hard link made through the mount to a base *symlink* gives the
- *    two names different inode numbers (the number pinning in overlay.ts link() uses a user.* xattr, which
- *    Linux refuses on symlinks), so the kernel caches two inodes and one name's st_nlink goes stale after
- *    the other is unlinked. The generator's link follows a symlink source instead (as ln -L does).
- *    Reproduce: link d e/b; rename d a/a; unlink e/b; lstat a/a -> nlink 2 (overlayfs: 1).
  *
  * Folders' st_nlink is compared like everything else: minifo reports 1 for a base folder with changes at
  * or below it, as overlayfs does for a merged folder.

@@ -162,12 +162,10 @@ export function applyOp(root: string, op: Op): Outcome {
       case 'symlink':
         fs.symlinkSync(op.target, at(op.path));
         break;
-      case 'link': {
-        // A hard link to a symlink itself is left out (proof-differences.ts, difference 5): follow it, as ln -L does.
-        const source = at(op.from);
-        fs.linkSync(fs.lstatSync(source).isSymbolicLink() ? fs.realpathSync(source) : source, at(op.to));
+      case 'link':
+        // link(2) does not follow a symlink source: the link is to the symlink itself.
+        fs.linkSync(at(op.from), at(op.to));
         break;
-      }
       case 'setxattr':
         sys.lsetxattr(at(op.path), op.name, Buffer.from(op.value), 0);
         break;
