@@ -9,7 +9,7 @@ import { sys } from '../../native';
 import type { Stat } from '../base/base-layer';
 import { FsError } from '../errors';
 import { components, fromBytes, join, nameOf, parentOf, ROOT } from '../paths';
-import { opensForWrite, type OpenedFile, type Overlay, type Resolved } from './overlay';
+import { isDir, opensForWrite, type OpenedFile, type Overlay, type Resolved } from './overlay';
 
 const ROOT_NODEID = 1;
 /** Entries per readdir(plus) answer: about what the kernel's 4 KiB buffer takes, so few lookups are wasted. */
@@ -194,6 +194,9 @@ export class FuseAdapter implements FuseOps {
   opendir(_c: Caller, nodeid: number): { fh: number; cacheDir: boolean; keepCache: boolean } {
     const node = this.node(nodeid);
     const path = this.mustPath(node);
+    // The listing waits for the first read, but a folder that is gone must fail here: glibc takes ENOENT
+    // from getdents for an empty folder.
+    if (!isDir(this.overlay.lstat(path))) throw new FsError('ENOTDIR', path);
     const fh = this.nextDirFh++;
     this.dirs.set(fh, { node, path, names: null });
     // The kernel may keep listings cached: it drops them itself on changes it makes, and we invalidate the rest.
@@ -324,7 +327,11 @@ export class FuseAdapter implements FuseOps {
         pending.push(session.invalidateInode(n.nodeid));
         for (const child of n.children?.values() ?? []) stack.push(child);
       }
-      this.detachName(dir, name);
+      // Until the kernel has dropped its entry it may still open the node by this name, so the name is kept
+      // while it leads to the same object; a name that now shows something else (or nothing) is let go.
+      const path = this.pathOf(dir);
+      const now = path === null ? null : this.overlay.resolveChecked(join(path, name));
+      if (now?.stat.ino !== node.ino) this.detachName(dir, name);
     }
     return pending;
   }
