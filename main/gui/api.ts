@@ -41,7 +41,8 @@ export interface ChangeCounts {
   renamed: number;
 }
 
-export interface OverlayView {
+/** What the app remembers of an overlay (see StoredOverlay in store.ts) and shows of it. */
+export interface OverlaySettings {
   /** Unique, also the default folder name for storage and mountpoint. */
   name: string;
   base: string;
@@ -49,6 +50,10 @@ export interface OverlayView {
   storage: string;
   mountpoint: string;
   remountAtStart: boolean;
+}
+
+/** An overlay's settings and how it is doing now. */
+export interface OverlayView extends OverlaySettings {
   state: OverlayState;
   /** Plain-words reason when state is 'error' (or the last failure while unmounted). */
   error?: string;

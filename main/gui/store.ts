@@ -1,15 +1,11 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+// The shared fields live in api.ts: the renderer type-checks api.ts without Node's types, so it cannot import this file.
+import type { OverlaySettings } from './api';
 
 /** One overlay the app remembers. */
-export interface StoredOverlay {
-  name: string;
-  base: string;
-  baseKind: 'folder' | 'image';
-  storage: string;
-  mountpoint: string;
-  remountAtStart: boolean;
+export interface StoredOverlay extends OverlaySettings {
   /** ms since epoch */
   addedAt: number;
 }

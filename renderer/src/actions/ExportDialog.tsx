@@ -1,9 +1,8 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useId, useState } from 'react';
 import type { Capabilities, ExportFormat, ExportResult, OverlayView } from '../../../main/gui/api';
 import { errorText, getBridge } from '../api/bridge';
-import { Modal } from '../components/Modal';
-import { Field } from '../new-overlay/NewOverlayForm';
-import { ProgressBar } from './ProgressBar';
+import { ChooseButton, Field } from '../components/Field';
+import { ActionDialog } from './ActionDialog';
 import { useAction } from './useAction';
 
 export interface ExportDialogProps {
@@ -40,11 +39,6 @@ export function ExportDialog({ overlay, caps, iso, onDone, onClose }: ExportDial
   // Web mode types a path (the back end expands "~/"); Electron takes it from the save dialog only.
   const [out, setOut] = useState(caps.typedPaths ? `~/${suggestedName(overlay.name, iso ? 'iso' : 'tar.gz')}` : '');
   const [error, setError] = useState<string | null>(null);
-  const cancelRef = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    if (action.running) cancelRef.current?.focus();
-  }, [action.running]);
 
   const what = iso ? 'the merged view as an ISO image' : 'the changes as an archive';
 
@@ -68,26 +62,18 @@ export function ExportDialog({ overlay, caps, iso, onDone, onClose }: ExportDial
   };
 
   return (
-    <Modal
+    <ActionDialog
       title={iso ? `Export “${overlay.name}” as an ISO image` : `Export the changes of “${overlay.name}”`}
-      onClose={action.running ? () => undefined : onClose}
-      wide
-      actions={
-        action.running ? (
-          <button type="button" className="btn" ref={cancelRef} onClick={action.cancel}>
-            Cancel export
-          </button>
-        ) : (
-          <>
-            <button type="button" className="btn" onClick={onClose}>
-              Close
-            </button>
-            <button type="button" className="btn primary solid" disabled={out.trim() === ''} onClick={() => void start()}>
-              Export
-            </button>
-          </>
-        )
+      action={action}
+      startButton={
+        <button type="button" className="btn primary solid" disabled={out.trim() === ''} onClick={() => void start()}>
+          Export
+        </button>
       }
+      cancelLabel="Cancel export"
+      progressLabel="Export progress"
+      error={error}
+      onClose={onClose}
     >
       <p>
         {iso
@@ -126,17 +112,11 @@ export function ExportDialog({ overlay, caps, iso, onDone, onClose }: ExportDial
         onChange={setOut}
       >
         {caps.dialogs ? (
-          <button type="button" className="btn" disabled={action.running} onClick={() => void choose()}>
+          <ChooseButton busy={action.running} onClick={() => void choose()}>
             Choose…
-          </button>
+          </ChooseButton>
         ) : null}
       </Field>
-      {action.running ? <ProgressBar progress={action.progress} label="Export progress" /> : null}
-      {error ? (
-        <p className="notice error" role="alert">
-          {error}
-        </p>
-      ) : null}
-    </Modal>
+    </ActionDialog>
   );
 }

@@ -1,10 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { MergeResult, MergeStep, OverlayView } from '../../../main/gui/api';
 import { errorText, getBridge } from '../api/bridge';
-import { Modal } from '../components/Modal';
-import { VirtualList } from '../components/VirtualList';
+import { ConfirmationList } from '../components/ConfirmationList';
 import { formatCount } from '../lib/format';
-import { ProgressBar } from './ProgressBar';
+import { ActionDialog } from './ActionDialog';
 import { useAction } from './useAction';
 
 export interface MergeDialogProps {
@@ -38,12 +37,6 @@ export function MergeDialog({ overlay, version, onDone, onClose }: MergeDialogPr
   const [preview, setPreview] = useState<MergeResult | null>(null);
   const [previewError, setPreviewError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const cancelRef = useRef<HTMLButtonElement>(null);
-
-  // The confirm button goes away while merging: keep the keyboard focus in the dialog, on Cancel.
-  useEffect(() => {
-    if (action.running) cancelRef.current?.focus();
-  }, [action.running]);
 
   useEffect(() => {
     if (action.running) return;
@@ -95,63 +88,49 @@ export function MergeDialog({ overlay, version, onDone, onClose }: MergeDialogPr
           Merging writes these changes into the base folder <code>{overlay.base}</code> ({summary}). The merged view stays
           the same, and afterwards the overlay lists no changes. <strong>minifo cannot undo a merge.</strong>
         </p>
-        <VirtualList
-          className="merge-list"
-          height={Math.min(steps.length * 26 + 2, 300)}
+        <ConfirmationList
+          variant="merge"
           label="What the merge will do to the base"
-          count={steps.length}
-          rowHeight={26}
-          renderRow={(i) => {
-            const s = steps[i];
-            return (
-              <div key={`${s.action}:${s.path}`} className={`merge-row kind-${ACTION_KIND[s.action]}`} style={{ height: 26 }} data-action={s.action}>
-                <span className="merge-action">{ACTION_WORD[s.action]}</span>
-                <span className="merge-type muted">{s.type}</span>
-                <span className="name mono">{s.path}</span>
-                {s.from ? <span className="from">← {s.from}</span> : null}
-              </div>
-            );
-          }}
+          items={steps}
+          row={(step) => ({
+            key: `${step.action}:${step.path}`,
+            kind: ACTION_KIND[step.action],
+            path: step.path,
+            from: step.from,
+            action: step.action,
+            lead: (
+              <>
+                <span className="merge-action">{ACTION_WORD[step.action]}</span>
+                <span className="merge-type muted">{step.type}</span>
+              </>
+            ),
+          })}
         />
       </>
     );
   }
 
   return (
-    <Modal
+    <ActionDialog
       title={`Merge “${overlay.name}” into its base?`}
-      onClose={action.running ? () => undefined : onClose}
-      wide
-      actions={
-        action.running ? (
-          <button type="button" className="btn" ref={cancelRef} onClick={action.cancel}>
-            Cancel merge
-          </button>
-        ) : (
-          <>
-            <button type="button" className="btn" onClick={onClose}>
-              Close
-            </button>
-            <button
-              type="button"
-              className="btn danger solid"
-              data-autofocus
-              disabled={!preview || !!previewError || steps.length === 0}
-              onClick={() => void merge()}
-            >
-              {`Merge ${formatCount(steps.length)} ${steps.length === 1 ? 'step' : 'steps'} into the base`}
-            </button>
-          </>
-        )
+      action={action}
+      startButton={
+        <button
+          type="button"
+          className="btn danger solid"
+          data-autofocus
+          disabled={!preview || !!previewError || steps.length === 0}
+          onClick={() => void merge()}
+        >
+          {`Merge ${formatCount(steps.length)} ${steps.length === 1 ? 'step' : 'steps'} into the base`}
+        </button>
       }
+      cancelLabel="Cancel merge"
+      progressLabel="Merge progress"
+      error={error}
+      onClose={onClose}
     >
       {body}
-      {action.running ? <ProgressBar progress={action.progress} label="Merge progress" /> : null}
-      {error ? (
-        <p className="notice error" role="alert">
-          {error}
-        </p>
-      ) : null}
-    </Modal>
+    </ActionDialog>
   );
 }

@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import type { Change } from '../../../app/control/protocol';
 import { KindBadge } from '../components/KindBadge';
 import { Modal } from '../components/Modal';
-import { VirtualList } from '../components/VirtualList';
+import { ConfirmationList } from '../components/ConfirmationList';
 import { changesUnder, countKinds, KIND_WORD, KINDS } from '../changes/tree';
 import { formatCount } from '../lib/format';
 
@@ -61,22 +61,11 @@ export function RevertDialog({ overlayName, paths, changes, onConfirm, onClose }
             These local changes will be discarded ({summary}). The mount shows the base’s content again right away.
             The discarded copies go to this overlay’s trash, so <strong>Undo revert</strong> can bring them back.
           </p>
-          <VirtualList
-            className="revert-list"
-            height={Math.min(discarded.length * 26 + 2, 300)}
+          <ConfirmationList
+            variant="revert"
             label="Changes that will be discarded"
-            count={discarded.length}
-            rowHeight={26}
-            renderRow={(i) => {
-              const c = discarded[i];
-              return (
-                <div key={c.path} className={`revert-row kind-${c.kind}`} style={{ height: 26 }}>
-                  <KindBadge kind={c.kind} />
-                  <span className="name mono">{c.path}</span>
-                  {c.from ? <span className="from">← {c.from}</span> : null}
-                </div>
-              );
-            }}
+            items={discarded}
+            row={(c) => ({ key: c.path, kind: c.kind, path: c.path, from: c.from, lead: <KindBadge kind={c.kind} /> })}
           />
         </>
       )}
