@@ -457,7 +457,7 @@ export class Overlay {
   async copyUp(path: string, opts: { data: boolean }): Promise<void> {
     const r = this.mustResolve(path);
     if (r.upper) return;
-    if (!r.base || r.basePath === null) throw new FsError('EIO', `${path} has neither an upper nor a base entry`);
+    if (!r.base || r.basePath === null) throw damaged(`${path} has neither an upper nor a base entry`);
     this.ensureUpperDir(parentOf(path));
     const staged = this.storage.workPath('copyup');
     const base = r.base;
@@ -621,7 +621,7 @@ export class Overlay {
     try {
       return fs.lstatSync(this.storage.upper(path), { bigint: true });
     } catch (error) {
-      if (hasCode(error, 'ENOENT')) throw new FsError('EIO', `${path} is listed in META but missing from storage`);
+      if (hasCode(error, 'ENOENT')) throw damaged(`${path} is listed in META but missing from storage`);
       throw error;
     }
   }
@@ -671,6 +671,12 @@ export class Overlay {
       throw error;
     }
   }
+}
+
+/** An EIO for storage that disagrees with the change tree: reported in the daemon log, since the caller only sees EIO. */
+function damaged(detail: string): FsError {
+  console.error(`minifo: EIO: ${detail}`);
+  return new FsError('EIO', detail);
 }
 
 function isOwnXattr(name: string): boolean {

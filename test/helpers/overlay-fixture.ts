@@ -89,9 +89,20 @@ export async function withOverlay(populate: (base: string) => void, body: (f: Ov
     populate(f.base);
     f.mount(options);
     await body(f);
+  } catch (error) {
+    throw withDaemonLog(error, f);
   } finally {
     f.cleanup();
   }
+}
+
+/** A failing test carries the end of the daemon's log, which the cleanup is about to delete. */
+export function withDaemonLog(error: unknown, f: OverlayFixture): unknown {
+  const log = path.join(f.storage, 'daemon.log');
+  if (!(error instanceof Error) || !fs.existsSync(log)) return error;
+  const tail = fs.readFileSync(log, 'utf8').trim().split('\n').slice(-40).join('\n');
+  if (tail) error.message += `\n--- daemon.log (last lines) ---\n${tail}`;
+  return error;
 }
 
 export function mountEntry(mountpoint: string): { device: string } | undefined {
