@@ -26,7 +26,8 @@ class InodeNode {
   links: Link[] = [];
   children: Map<string, InodeNode> | null = null;
 
-  constructor(readonly nodeid: number, readonly ino: bigint) {}
+  /** The file type (S_IFMT bits): the kernel marks an inode bad (EIO) if a nodeid comes back as another type. */
+  constructor(readonly nodeid: number, readonly ino: bigint, readonly type: number) {}
 }
 
 interface OpenHandle {
@@ -53,7 +54,7 @@ export class FuseAdapter implements FuseOps {
   private nextDirFh = 1;
 
   constructor(private readonly overlay: Overlay) {
-    this.root = new InodeNode(ROOT_NODEID, overlay.lstat(ROOT).ino);
+    this.root = new InodeNode(ROOT_NODEID, overlay.lstat(ROOT).ino, fs.constants.S_IFDIR);
     this.root.lookups = 1;
     this.nodes.set(ROOT_NODEID, this.root);
     this.byIno.set(this.root.ino, this.root);
@@ -371,9 +372,16 @@ export class FuseAdapter implements FuseOps {
 
   /** Records that the kernel now knows `name` in `dir` as this object, and counts the lookup. */
   private remember(dir: InodeNode, name: string, r: Resolved): InodeNode {
+    const type = Number(r.stat.mode) & fs.constants.S_IFMT;
     let node = this.byIno.get(r.stat.ino);
+    // An inode number can come back for a new object while the kernel still holds the old one (storage
+    // reused it): a nodeid must never change type, so such an object gets a node of its own.
+    if (node && node.type !== type) {
+      this.byIno.delete(r.stat.ino);
+      node = undefined;
+    }
     if (!node) {
-      node = new InodeNode(this.nextNodeid++, r.stat.ino);
+      node = new InodeNode(this.nextNodeid++, r.stat.ino, type);
       this.nodes.set(node.nodeid, node);
       this.byIno.set(node.ino, node);
     }
