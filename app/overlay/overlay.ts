@@ -171,6 +171,11 @@ export class Overlay {
 
   /** The base path that a path shows, following renames and stopping at whiteouts. */
   basePathOf(path: string): string | null {
+    return this.walk(path).basePath;
+  }
+
+  /** One walk down the change tree: the path's node, if any, and the base path it shows. */
+  private walk(path: string): { node: ChangeNode | undefined; basePath: string | null } {
     let node: ChangeNode | undefined = this.tree.root;
     let basePath: string | null = ROOT;
     for (const part of components(path)) {
@@ -179,7 +184,7 @@ export class Overlay {
       else if (node?.whiteout) basePath = null;
       else basePath = basePath === null ? null : join(basePath, part);
     }
-    return basePath;
+    return { node, basePath };
   }
 
   naturalBaseExists(path: string): boolean {
@@ -189,15 +194,15 @@ export class Overlay {
 
   /** Resolves a path whose parent is known to exist; null when nothing is there. */
   resolve(path: string): Resolved | null {
-    const node = this.tree.get(path);
-    const basePath = this.basePathOf(path);
+    const { node, basePath } = this.walk(path);
     const upper = node?.upper ? this.lstatUpper(path) : null;
     // A created entry never shows the base one, so its (usually missing, hence costly) base lstat is skipped.
     const base = basePath !== null && node?.upper !== 'created' ? this.base.lstat(basePath) : null;
     if (upper) {
       const sameKind = base !== null && (base.mode & BigInt(S_IFMT)) === (upper.mode & BigInt(S_IFMT));
       const copyOfBase = node!.upper !== 'created' && sameKind;
-      return { path, basePath: copyOfBase ? basePath : null, base: copyOfBase ? base : null, upper, stat: this.upperStat(path, upper, copyOfBase ? base : null) };
+      const shown = copyOfBase ? { base, basePath: basePath! } : null;
+      return { path, basePath: shown?.basePath ?? null, base: shown?.base ?? null, upper, stat: this.upperStat(path, node!, upper, shown) };
     }
     if (base) {
       const stat = this.baseStat(base, basePath!);
@@ -416,8 +421,8 @@ export class Overlay {
     if (isOwnXattr(name)) throw new FsError('ENODATA', name);
     // Hot (the kernel asks for security.capability before every write, ls -l for ACLs): the change tree
     // names the layer without resolve()'s two lstats; an entry that is gone fails in the syscall (ENOENT).
-    if (this.tree.get(path)?.upper) return sys.lgetxattr(this.storage.upper(path), bytes(name));
-    const basePath = this.basePathOf(path);
+    const { node, basePath } = this.walk(path);
+    if (node?.upper) return sys.lgetxattr(this.storage.upper(path), bytes(name));
     if (basePath === null) throw new FsError('ENOENT', path);
     return this.base.getXattr(basePath, name);
   }
@@ -641,20 +646,21 @@ export class Overlay {
     return { ...base, ino: this.baseIno(base, basePath), nlink: isSeparatedLink(base) ? 1n : base.nlink };
   }
 
-  private upperStat(path: string, upper: Stat, base: Stat | null): Stat {
+  private upperStat(path: string, node: ChangeNode, upper: Stat, shown: { base: Stat; basePath: string } | null): Stat {
+    const base = shown?.base ?? null;
     let ino: bigint;
-    if (base) ino = this.baseIno(base, this.basePathOf(path)!);
+    if (shown) ino = this.baseIno(shown.base, shown.basePath);
     else if (upper.nlink > 1n && !isDir(upper)) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_INO));
     else ino = FROM_STORAGE | (upper.ino & MASK_INO);
     // A folder merged from storage and base has no meaningful link count; report 1 as overlayfs does.
-    const nlink = base && isDir(upper) ? 1n : isDir(upper) ? upper.nlink + this.renamedInFolders(path) : upper.nlink;
+    const nlink = base && isDir(upper) ? 1n : isDir(upper) ? upper.nlink + this.renamedInFolders(node) : upper.nlink;
     return { ...upper, ino, nlink };
   }
 
   /** Base folders renamed into a folder without a storage copy of their own: subfolders storage's count misses. */
-  private renamedInFolders(path: string): bigint {
+  private renamedInFolders(node: ChangeNode): bigint {
     let count = 0n;
-    for (const child of this.tree.get(path)?.children?.values() ?? []) {
+    for (const child of node.children?.values() ?? []) {
       if (child.from !== null && !child.upper) {
         const base = this.base.lstat(child.from);
         if (base && isDir(base)) count += 1n;
