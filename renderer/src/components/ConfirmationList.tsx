@@ -19,7 +19,7 @@ export interface ConfirmationRow {
 }
 
 export interface ConfirmationListProps<T> {
-  /** 'merge' or 'revert': the list is styled as `${variant}-list`, its rows as `${variant}-row`. */
+  /** 'merge' or 'revert': shared confirm-list styles, plus `${variant}-list` / `${variant}-row` for what differs. */
   variant: 'merge' | 'revert';
   label: string;
   items: readonly T[];
@@ -30,7 +30,7 @@ export interface ConfirmationListProps<T> {
 export function ConfirmationList<T>({ variant, label, items, row }: ConfirmationListProps<T>) {
   return (
     <VirtualList
-      className={`${variant}-list`}
+      className={`confirm-list ${variant}-list`}
       height={Math.min(items.length * ROW_HEIGHT + 2, MAX_HEIGHT)}
       label={label}
       count={items.length}
@@ -38,7 +38,7 @@ export function ConfirmationList<T>({ variant, label, items, row }: Confirmation
       renderRow={(i) => {
         const r = row(items[i]);
         return (
-          <div key={r.key} className={`${variant}-row kind-${r.kind}`} style={{ height: ROW_HEIGHT }} data-action={r.action}>
+          <div key={r.key} className={`confirm-row ${variant}-row kind-${r.kind}`} style={{ height: ROW_HEIGHT }} data-action={r.action}>
             {r.lead}
             <span className="name mono">{r.path}</span>
             {r.from ? <span className="from">← {r.from}</span> : null}
