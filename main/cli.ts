@@ -114,8 +114,7 @@ async function run(argv: string[]): Promise<void> {
     case 'revert': {
       if (args.positional.length < 2) throw new UsageError('revert takes a TARGET and at least one PATH');
       const [target, ...paths] = args.positional;
-      const exact = paths.map((p) => (p.includes('\ufffd') ? rawArgument(p) : p));
-      const result = await controlCall(target, 'revert', { paths: exact.map((p) => (p.startsWith('/') ? p : '/' + p)) });
+      const result = await controlCall(target, 'revert', { paths: paths.map(overlayPathArgument) });
       printChanges(result.reverted);
       return;
     }
@@ -135,7 +134,7 @@ async function run(argv: string[]): Promise<void> {
       if (args.positional.length < 1) throw new UsageError('merge takes a TARGET and optional PATHs');
       const [target, ...paths] = args.positional;
       const result = await controlCall(target, 'merge', {
-        ...(paths.length > 0 ? { paths: paths.map((p) => (p.startsWith('/') ? p : '/' + p)) } : {}), dryRun: args.flags.has('--dry-run'),
+        ...(paths.length > 0 ? { paths: paths.map(overlayPathArgument) } : {}), dryRun: args.flags.has('--dry-run'),
       });
       printSteps(result.steps);
       if (result.steps.length === 0) console.error('minifo: nothing to merge');
@@ -184,9 +183,15 @@ async function run(argv: string[]): Promise<void> {
 }
 
 /**
+ * A PATH argument relative to the overlay root, as the protocol takes it.
  * Node decodes argv as UTF-8, so a name with other bytes arrives with U+FFFD in it. The kernel still has
  * the exact bytes: take them from /proc/self/cmdline, in the surrogate-escaped form the protocol uses.
  */
+function overlayPathArgument(arg: string): string {
+  const exact = arg.includes('\ufffd') ? rawArgument(arg) : arg;
+  return exact.startsWith('/') ? exact : '/' + exact;
+}
+
 function rawArgument(decoded: string): string {
   const raw = fs.readFileSync('/proc/self/cmdline').toString('latin1').split('\0').slice(0, -1);
   const match = raw.reverse().find((arg) => Buffer.from(arg, 'latin1').toString('utf8') === decoded);
