@@ -7,7 +7,8 @@
         "src/napi_util.c",
         "src/session.c",
         "src/ops.c",
-        "src/sys.c"
+        "src/sys.c",
+        "src/nodeset.c"
       ],
       "defines": ["NAPI_VERSION=8", "_FILE_OFFSET_BITS=64"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "<!@(pkg-config --cflags fuse3)"],

@@ -73,7 +73,7 @@ type Maybe<T> = Promise<T> | T;
 /**
  * The engine. Every method may throw or reject with an FsError or any Error whose `.code` is an errno
  * name ('ENOENT'); the wrapper replies with that errno. Other errors reply EIO and are printed to
- * stderr with their stack. Notifications (forget, release, releasedir, init) expect no reply; errors
+ * stderr with their stack. Notifications (forget, release, init) expect no reply; errors
  * they throw are printed.
  */
 export interface FuseOps {
@@ -99,19 +99,19 @@ export interface FuseOps {
   create(c: Caller, parent: number, name: Buffer, mode: number, flags: number): Maybe<{ entry: Entry; open: OpenReply }>;
   /** Notification after C closed the handle's fd (the kernel's last close of that open file). */
   release(nodeid: number, fh: number): void;
-  /** `fh` is the engine's own directory handle, opaque to C. */
-  opendir(c: Caller, nodeid: number, flags: number): Maybe<{ fh: number; cacheDir?: boolean; keepCache?: boolean }>;
-  /** Entries from `offset` on; more than fit is fine (the rest is dropped). */
-  readdir(c: Caller, nodeid: number, fh: number, offset: number): Maybe<DirEntry[]>;
+  /**
+   * Entries from `offset` on; more than fit is fine (the rest is dropped). Folders are never opened: the
+   * binding answers opendir with ENOSYS, so the kernel keeps every listing cached and asks by nodeid and
+   * offset alone. An offset must keep naming the same place while other names come and go (a telldir cookie).
+   */
+  readdir(c: Caller, nodeid: number, offset: number): Maybe<DirEntry[]>;
   /**
    * Entries from `offset` on. Each returned entry with a nonzero nodeid counts one lookup; the wrapper
    * calls `forget(nodeid, 1)` for every one the kernel did not take (did not fit). Never return '.'
    * or '..' here (the kernel would count lookups of them too).
    */
-  readdirplus(c: Caller, nodeid: number, fh: number, offset: number): Maybe<DirEntryPlus[]>;
-  /** Notification (the kernel already got its reply). */
-  releasedir(nodeid: number, fh: number): void;
-  fsyncdir(c: Caller, nodeid: number, fh: number, datasync: boolean): Maybe<void>;
+  readdirplus(c: Caller, nodeid: number, offset: number): Maybe<DirEntryPlus[]>;
+  fsyncdir(c: Caller, nodeid: number, datasync: boolean): Maybe<void>;
   statfs(c: Caller, nodeid: number): Maybe<StatFs>;
   setxattr(c: Caller, nodeid: number, name: Buffer, value: Buffer, flags: number): Maybe<void>;
   /** Return the whole value: the wrapper answers size probes and ERANGE itself. */
@@ -161,6 +161,12 @@ export interface Session {
   invalidateEntry(parent: number, name: Buffer): Promise<void>;
   /** Drops cached attrs and data pages [offset, offset+length) (length 0 = to the end) of a nodeid. */
   invalidateInode(nodeid: number, offset?: number, length?: number): Promise<void>;
+  /**
+   * `free` true: the node has no xattrs, so the binding answers getxattr (ENODATA) and listxattr (none)
+   * itself until an xattr request changes that (setxattr and removexattr clear it, as does forget).
+   * false: its xattrs may have changed behind the kernel (revert, merge), so ask again.
+   */
+  setXattrFree(nodeid: number, free: boolean): void;
   /** Lazily unmounts; resolves when the loop has ended (open files elsewhere may delay that). */
   unmount(): Promise<void>;
   /** Resolves when the loop ends for any reason (e.g. `fusermount3 -u` from outside). */
@@ -177,13 +183,13 @@ interface Addon {
   replyBuf(h: unknown, id: number, data: Buffer): boolean;
   replyOpen(h: unknown, id: number, open: OpenReply): number;
   replyCreate(h: unknown, id: number, entry: Entry, open: OpenReply): number;
-  replyOpendir(h: unknown, id: number, fh: number, cacheDir?: boolean, keepCache?: boolean): boolean;
   replyReaddir(h: unknown, id: number, entries: (DirEntry | DirEntryPlus)[]): number;
   replyStatfs(h: unknown, id: number, st: StatFs): boolean;
   retarget(h: unknown, fh: number, fd: number, extents?: { offset: number; length: number }[]): void;
   dupHandleFd(h: unknown, fh: number): number;
   invalidateEntry(h: unknown, parent: number, name: Buffer): Promise<void>;
   invalidateInode(h: unknown, nodeid: number, offset?: number, length?: number): Promise<void>;
+  setXattrFree(h: unknown, nodeid: number, free: boolean): void;
   debugStats(h: unknown): { writeRequests: number; maxWriteSize: number; openHandles: number };
   sys: typeof sys;
 }
@@ -328,7 +334,6 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
       case 'init': return notify('init', () => ops.init?.());
       case 'forget': return notify('forget', () => ops.forget(a, b));
       case 'release': return notify('release', () => ops.release(a, b));
-      case 'releasedir': return notify('releasedir', () => ops.releasedir(a, b));
       case 'closed':
         isClosed = true;
         resolveClosed();
@@ -348,13 +353,9 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
         return run(id, op, () => ops.open(c, a, b), (v) => opened(v, native.replyOpen(h, id, v)));
       case 'create':
         return run(id, op, () => ops.create(c, a, b, d, e), (v) => opened(v.open, native.replyCreate(h, id, v.entry, v.open)));
-      case 'opendir':
-        return run(id, op, () => ops.opendir(c, a, b), (v) => {
-          if (!native.replyOpendir(h, id, v.fh, v.cacheDir, v.keepCache)) notify('releasedir', () => ops.releasedir(a, v.fh));
-        });
-      case 'readdir': return run(id, op, () => ops.readdir(c, a, b, d), (v) => { native.replyReaddir(h, id, v); });
+      case 'readdir': return run(id, op, () => ops.readdir(c, a, b), (v) => { native.replyReaddir(h, id, v); });
       case 'readdirplus':
-        return run(id, op, () => ops.readdirplus(c, a, b, d), (v) => {
+        return run(id, op, () => ops.readdirplus(c, a, b), (v) => {
           let fitted = 0;
           try {
             fitted = native.replyReaddir(h, id, v);
@@ -365,7 +366,7 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
             }
           }
         });
-      case 'fsyncdir': return run(id, op, () => ops.fsyncdir(c, a, b, d), () => { native.replyErr(h, id, 0); });
+      case 'fsyncdir': return run(id, op, () => ops.fsyncdir(c, a, b), () => { native.replyErr(h, id, 0); });
       case 'statfs': return run(id, op, () => ops.statfs(c, a), (v) => { native.replyStatfs(h, id, v); });
       case 'setxattr': return run(id, op, () => ops.setxattr(c, a, b, d, e), () => { native.replyErr(h, id, 0); });
       case 'getxattr': return run(id, op, () => ops.getxattr(c, a, b), (v) => { native.replyBuf(h, id, v); });
@@ -398,6 +399,7 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     dupHandleFd: (fh) => native.dupHandleFd(handle, fh),
     invalidateEntry: (parent, name) => native.invalidateEntry(handle, parent, name),
     invalidateInode: (nodeid, offset, length) => native.invalidateInode(handle, nodeid, offset, length),
+    setXattrFree: (nodeid, free) => native.setXattrFree(handle, nodeid, free),
     unmount: () => {
       if (!isClosed) native.unmount(handle);
       return closed;

@@ -31,7 +31,6 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
   const nodes = new Map<number, Node>([[1, { path: source, nlookup: 1 }]]);
   const byPath = new Map<string, number>([[source, 1]]);
   let nextNode = 2;
-  let nextDirFh = 1;
   const anomalies: string[] = [];
   const calls: CallRecord[] = [];
   const openByNode = new Map<number, Set<number>>();
@@ -189,11 +188,7 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
       released.push(fh);
       openByNode.get(nodeid)?.delete(fh);
     },
-    opendir(_c, nodeid) {
-      nodeOf(nodeid);
-      return { fh: nextDirFh++ };
-    },
-    readdir(_c, nodeid, _fh, offset) {
+    readdir(_c, nodeid, offset) {
       const p = nodeOf(nodeid).path;
       const names = fs.readdirSync(p, { encoding: 'buffer' });
       return names.slice(offset).map((name, i) => {
@@ -201,7 +196,7 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
         return { name, off: offset + i + 1, ino: st.ino, mode: Number(st.mode) };
       });
     },
-    async readdirplus(_c, nodeid, _fh, offset) {
+    async readdirplus(_c, nodeid, offset) {
       const p = nodeOf(nodeid).path;
       const names = fs.readdirSync(p, { encoding: 'buffer' });
       return names.slice(offset).map((name, i) => ({
@@ -210,7 +205,6 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
         entry: entryFor(path.join(p, name.toString('latin1'))),
       }));
     },
-    releasedir() {},
     fsyncdir() {},
     statfs(_c, nodeid) {
       const s = fs.statfsSync(nodeOf(nodeid).path);

@@ -7,13 +7,16 @@ import * as fs from 'node:fs';
 import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, OpenReply, Session, SetAttr, StatFs, AttrIn } from '../../native';
 import { sys } from '../../native';
 import type { Stat } from '../base/base-layer';
-import { FsError } from '../errors';
+import { FsError, hasCode } from '../errors';
 import { components, fromBytes, join, nameOf, parentOf, ROOT } from '../paths';
-import { isDir, opensForWrite, type OpenedFile, type Overlay, type Resolved } from './overlay';
+import { DirListing } from './dir-listing';
+import { opensForWrite, type OpenedFile, type Overlay, type Resolved } from './overlay';
 
 const ROOT_NODEID = 1;
 /** Entries per readdir(plus) answer: about what the kernel's 4 KiB buffer takes, so few lookups are wasted. */
 const DIR_BATCH = 32;
+/** '.' and '..', with the offsets that follow them. */
+const DOTS: ReadonlyArray<readonly [Buffer, number]> = [[Buffer.from('.'), 1], [Buffer.from('..'), 2]];
 const NEGATIVE: Entry = { nodeid: 0, attr: { ino: 0n, mode: 0, nlink: 0, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 0, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n } };
 
 interface Link {
@@ -25,6 +28,8 @@ class InodeNode {
   lookups = 0;
   links: Link[] = [];
   children: Map<string, InodeNode> | null = null;
+  /** A folder's names as last listed; dropped whenever the folder may have changed. */
+  listing: DirListing | null = null;
 
   /** The file type (S_IFMT bits): the kernel marks an inode bad (EIO) if a nodeid comes back as another type. */
   constructor(readonly nodeid: number, readonly ino: bigint, readonly type: number) {}
@@ -36,22 +41,13 @@ interface OpenHandle {
   onBase: boolean;
 }
 
-interface DirHandle {
-  node: InodeNode;
-  path: string;
-  /** Listed on the first readdir: with its listing cached, the kernel opens folders without reading them. */
-  names: string[] | null;
-}
-
 export class FuseAdapter implements FuseOps {
   private session: Session | null = null;
   private readonly nodes = new Map<number, InodeNode>();
   private readonly byIno = new Map<bigint, InodeNode>();
   private readonly handles = new Map<number, OpenHandle>();
-  private readonly dirs = new Map<number, DirHandle>();
   private readonly root: InodeNode;
   private nextNodeid = ROOT_NODEID + 1;
-  private nextDirFh = 1;
 
   constructor(private readonly overlay: Overlay) {
     this.root = new InodeNode(ROOT_NODEID, overlay.lstat(ROOT).ino, fs.constants.S_IFDIR);
@@ -60,6 +56,7 @@ export class FuseAdapter implements FuseOps {
     this.byIno.set(this.root.ino, this.root);
     overlay.onCopyUp((path) => this.retargetToUpper(path));
     overlay.onExternalChange((paths) => this.invalidate(paths));
+    overlay.onChange((paths) => this.dropListings(paths));
   }
 
   attach(session: Session): void {
@@ -182,6 +179,7 @@ export class FuseAdapter implements FuseOps {
       const path = this.childPath(dir, name);
       const { resolved, fd } = this.overlay.create(c, path, mode, flags);
       const node = this.remember(dir, fromBytes(name), resolved);
+      this.noteIfXattrFree(node, path);
       return { entry: this.entry(node, resolved.stat), open: this.openReply(node, path, flags, { fd, ino: node.ino, onBase: false }) };
     });
   }
@@ -192,50 +190,30 @@ export class FuseAdapter implements FuseOps {
 
   // ---- folders ------------------------------------------------------------------------------------
 
-  opendir(_c: Caller, nodeid: number): { fh: number; cacheDir: boolean; keepCache: boolean } {
-    const node = this.node(nodeid);
-    const path = this.mustPath(node);
-    // The listing waits for the first read, but a folder that is gone must fail here: glibc takes ENOENT
-    // from getdents for an empty folder.
-    if (!isDir(this.overlay.lstat(path))) throw new FsError('ENOTDIR', path);
-    const fh = this.nextDirFh++;
-    this.dirs.set(fh, { node, path, names: null });
-    // The kernel may keep listings cached: it drops them itself on changes it makes, and we invalidate the rest.
-    return { fh, cacheDir: true, keepCache: true };
-  }
-
-  readdir(_c: Caller, _nodeid: number, fh: number, offset: number): DirEntry[] {
-    const dir = this.dirHandle(fh);
+  readdir(_c: Caller, nodeid: number, offset: number): DirEntry[] {
+    const dir = this.node(nodeid);
+    const { path, listing } = this.listingOf(dir);
     const out: DirEntry[] = [];
-    for (let i = offset; i < dir.names.length + 2 && out.length < DIR_BATCH * 4; i++) {
-      if (i < 2) {
-        out.push({ name: Buffer.from(i === 0 ? '.' : '..'), off: i + 1, ino: dir.node.ino, mode: fs.constants.S_IFDIR });
-        continue;
-      }
-      const r = this.overlay.resolve(join(dir.path, dir.names[i - 2]));
-      if (r) out.push({ name: Buffer.from(dir.names[i - 2], 'latin1'), off: i + 1, ino: r.stat.ino, mode: Number(r.stat.mode) });
+    for (const [name, off] of DOTS) if (offset < off) out.push({ name, off, ino: dir.ino, mode: fs.constants.S_IFDIR });
+    for (let i = listing.indexAfter(offset); i < listing.names.length && out.length < DIR_BATCH * 4; i++) {
+      const r = this.overlay.resolve(join(path, listing.names[i]));
+      if (r) out.push({ name: Buffer.from(listing.names[i], 'latin1'), off: listing.offsets[i], ino: r.stat.ino, mode: Number(r.stat.mode) });
     }
     return out;
   }
 
-  readdirplus(_c: Caller, _nodeid: number, fh: number, offset: number): DirEntryPlus[] {
-    const dir = this.dirHandle(fh);
+  readdirplus(_c: Caller, nodeid: number, offset: number): DirEntryPlus[] {
+    const dir = this.node(nodeid);
+    const { path, listing } = this.listingOf(dir);
     const out: DirEntryPlus[] = [];
-    for (let i = offset; i < dir.names.length + 2 && out.length < DIR_BATCH; i++) {
-      if (i < 2) {
-        // '.' and '..' carry no nodeid: the kernel links nothing for them and counts no lookup.
-        out.push({ name: Buffer.from(i === 0 ? '.' : '..'), off: i + 1, entry: { ...NEGATIVE, attr: { ...NEGATIVE.attr, ino: dir.node.ino, mode: fs.constants.S_IFDIR } } });
-        continue;
-      }
-      const name = dir.names[i - 2];
-      const r = this.overlay.resolve(join(dir.path, name));
-      if (r) out.push({ name: Buffer.from(name, 'latin1'), off: i + 1, entry: this.entry(this.remember(dir.node, name, r), r.stat) });
+    // '.' and '..' carry no nodeid: the kernel links nothing for them and counts no lookup.
+    for (const [name, off] of DOTS) if (offset < off) out.push({ name, off, entry: { ...NEGATIVE, attr: { ...NEGATIVE.attr, ino: dir.ino, mode: fs.constants.S_IFDIR } } });
+    for (let i = listing.indexAfter(offset); i < listing.names.length && out.length < DIR_BATCH; i++) {
+      const name = listing.names[i];
+      const r = this.overlay.resolve(join(path, name));
+      if (r) out.push({ name: Buffer.from(name, 'latin1'), off: listing.offsets[i], entry: this.entry(this.remember(dir, name, r), r.stat) });
     }
     return out;
-  }
-
-  releasedir(_nodeid: number, fh: number): void {
-    this.dirs.delete(fh);
   }
 
   fsyncdir(): void {
@@ -250,19 +228,29 @@ export class FuseAdapter implements FuseOps {
   }
 
   setxattr(_c: Caller, nodeid: number, name: Buffer, value: Buffer, flags: number): Promise<void> {
-    return this.change(() => this.overlay.setXattr(this.mustPath(this.node(nodeid)), fromBytes(name), value, flags));
+    return this.changeXattrs(nodeid, (path) => this.overlay.setXattr(path, fromBytes(name), value, flags));
   }
 
   getxattr(_c: Caller, nodeid: number, name: Buffer): Buffer {
-    return this.overlay.getXattr(this.mustPath(this.node(nodeid)), fromBytes(name));
+    const node = this.node(nodeid);
+    const path = this.mustPath(node);
+    try {
+      return this.overlay.getXattr(path, fromBytes(name));
+    } catch (error) {
+      if (hasCode(error, 'ENODATA')) this.noteIfXattrFree(node, path);
+      throw error;
+    }
   }
 
   listxattr(_c: Caller, nodeid: number): Buffer[] {
-    return this.overlay.listXattrs(this.mustPath(this.node(nodeid))).map((n) => Buffer.from(n, 'latin1'));
+    const node = this.node(nodeid);
+    const names = this.overlay.listXattrs(this.mustPath(node));
+    if (names.length === 0) this.session?.setXattrFree(node.nodeid, true);
+    return names.map((n) => Buffer.from(n, 'latin1'));
   }
 
   removexattr(_c: Caller, nodeid: number, name: Buffer): Promise<void> {
-    return this.change(() => this.overlay.removeXattr(this.mustPath(this.node(nodeid)), fromBytes(name)));
+    return this.changeXattrs(nodeid, (path) => this.overlay.removeXattr(path, fromBytes(name)));
   }
 
   /** Only asked when default_permissions is off: the mode bits decide, as the kernel would. */
@@ -326,6 +314,8 @@ export class FuseAdapter implements FuseOps {
       while (stack.length > 0) {
         const n = stack.pop()!;
         pending.push(session.invalidateInode(n.nodeid));
+        n.listing = null;
+        session.setXattrFree(n.nodeid, false);
         for (const child of n.children?.values() ?? []) stack.push(child);
       }
       // Until the kernel has dropped its entry it may still open the node by this name, so the name is kept
@@ -347,6 +337,25 @@ export class FuseAdapter implements FuseOps {
     return this.overlay.serial(work);
   }
 
+  /**
+   * An xattr change. The binding stopped answering for the node when the request arrived; it must not start
+   * again from an answer JS gave while the change was under way.
+   */
+  private changeXattrs(nodeid: number, work: (path: string) => Promise<void>): Promise<void> {
+    return this.change(async () => {
+      try {
+        await work(this.mustPath(this.node(nodeid)));
+      } finally {
+        this.session?.setXattrFree(nodeid, false);
+      }
+    });
+  }
+
+  /** Lets the binding answer the node's xattr requests itself while it has none (the kernel asks before every write). */
+  private noteIfXattrFree(node: InodeNode, path: string): void {
+    if (this.overlay.listXattrs(path).length === 0) this.session?.setXattrFree(node.nodeid, true);
+  }
+
   private openReply(node: InodeNode, path: string, flags: number, opened: OpenedFile): OpenReply {
     return {
       fd: opened.fd,
@@ -363,7 +372,9 @@ export class FuseAdapter implements FuseOps {
   }
 
   private created(dir: InodeNode, name: Buffer, r: Resolved): Entry {
-    return this.entry(this.remember(dir, fromBytes(name), r), r.stat);
+    const node = this.remember(dir, fromBytes(name), r);
+    this.noteIfXattrFree(node, r.path);
+    return this.entry(node, r.stat);
   }
 
   private entry(node: InodeNode, stat: Stat): Entry {
@@ -453,11 +464,31 @@ export class FuseAdapter implements FuseOps {
     return node;
   }
 
-  private dirHandle(fh: number): DirHandle & { names: string[] } {
-    const dir = this.dirs.get(fh);
-    if (!dir) throw new FsError('EBADF', `unknown folder handle ${fh}`);
-    dir.names ??= this.overlay.readdir(dir.path);
-    return dir as DirHandle & { names: string[] };
+  private listingOf(dir: InodeNode): { path: string; listing: DirListing } {
+    const path = this.mustPath(dir);
+    if (!dir.listing) {
+      try {
+        dir.listing = DirListing.of(this.overlay.readdir(path));
+      } catch (error) {
+        // The kernel lists only folders it knows to be there, so this one vanished from the base behind the
+        // mount; ENOENT would read as an empty folder (glibc takes it for the end of a deleted one).
+        if (hasCode(error, 'ENOENT')) throw new FsError('EIO', `${path}: the folder vanished from the base`);
+        throw error;
+      }
+    }
+    return { path, listing: dir.listing };
+  }
+
+  /** A change at a path changes its parent's listing (and its own, when it is a folder replaced or reverted). */
+  private dropListings(paths: string[]): void {
+    for (const path of paths) {
+      const node = this.nodeAt(path);
+      if (node) node.listing = null;
+      if (path !== ROOT) {
+        const parent = this.nodeAt(parentOf(path));
+        if (parent) parent.listing = null;
+      }
+    }
   }
 
   /** An open file whose every name is gone: its attributes come from the open descriptor. */

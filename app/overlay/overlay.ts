@@ -413,13 +413,13 @@ export class Overlay {
     const names = r.upper
       ? sys.llistxattr(this.storage.upper(path)).map((b) => b.toString('latin1'))
       : this.base.listXattrs(r.basePath!);
-    // ACLs are not enforced on the mount (the binding refuses their names), so they are not listed either.
-    return names.filter((name) => !isOwnXattr(name) && !name.startsWith('system.posix_acl_'));
+    // The binding refuses ACLs (not enforced on the mount) and SELinux labels (not labels here), so they are not listed either.
+    return names.filter((name) => !isOwnXattr(name) && !name.startsWith('system.posix_acl_') && name !== 'security.selinux');
   }
 
   getXattr(path: string, name: string): Buffer {
     if (isOwnXattr(name)) throw new FsError('ENODATA', name);
-    // Hot (the kernel asks for security.capability before every write, ls -l for ACLs): the change tree
+    // Hot (the kernel asks for security.capability before every write): the change tree
     // names the layer without resolve()'s two lstats; an entry that is gone fails in the syscall (ENOENT).
     const { node, basePath } = this.walk(path);
     if (node?.upper) return sys.lgetxattr(this.storage.upper(path), bytes(name));

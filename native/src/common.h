@@ -71,9 +71,21 @@ struct pending {
   int op;
   size_t size;                /* getxattr/listxattr/readdir size */
   fuse_ino_t ino;
-  struct fuse_file_info fi;   /* copy, for open/create/opendir replies */
+  struct fuse_file_info fi;   /* copy, for open/create replies */
   struct pending *pnext;
 };
+
+/* ---- a thread-safe set of nodeids (nodeset.c) ---- */
+struct nodeset {
+  pthread_mutex_t lock;
+  uint64_t *slots;
+  size_t cap, used; /* used: slots not empty (members and tombstones) */
+};
+void nodeset_init(struct nodeset *set);
+void nodeset_destroy(struct nodeset *set);
+bool nodeset_has(struct nodeset *set, uint64_t id);
+void nodeset_add(struct nodeset *set, uint64_t id);
+void nodeset_remove(struct nodeset *set, uint64_t id);
 
 #define HBUCKETS 1024
 #define PBUCKETS 1024
@@ -86,6 +98,8 @@ struct session {
   double entry_timeout, attr_timeout;
   bool writeback;
   bool posix_acl; /* false: system.posix_acl_* xattrs are refused here, without a trip to JS */
+  /* Nodes JS found without xattrs: getxattr and listxattr are answered here until an xattr changes. */
+  struct nodeset xattr_free;
   pthread_t loop_thread;
   napi_threadsafe_function tsfn;
   napi_ref self_ref;          /* keeps the JS session object of the wrapper alive */
@@ -122,12 +136,12 @@ struct session {
 
 /* messages posted to JS through the threadsafe function */
 enum msg_kind {
-  M_REQUEST = 1, M_FORGET, M_RELEASE, M_RELEASEDIR, M_NOTIFY_DONE, M_CLOSED, M_INIT
+  M_REQUEST = 1, M_FORGET, M_RELEASE, M_NOTIFY_DONE, M_CLOSED, M_INIT
 };
 
 enum op_code {
   OP_LOOKUP = 1, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR, OP_UNLINK,
-  OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_CREATE, OP_OPENDIR, OP_READDIR,
+  OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_CREATE, OP_READDIR,
   OP_READDIRPLUS, OP_FSYNCDIR, OP_STATFS, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR,
   OP_REMOVEXATTR, OP_ACCESS
 };

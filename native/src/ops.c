@@ -139,6 +139,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
 }
 
 static void post_forget(struct session *s, fuse_ino_t ino, uint64_t n) {
+  nodeset_remove(&s->xattr_free, ino); /* conservative: JS may find it again */
   struct msg *m = calloc(1, sizeof *m);
   m->kind = M_FORGET;
   m->ino = ino;
@@ -259,42 +260,44 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
   send_msg(req, m);
 }
 
+/*
+ * ENOSYS tells the kernel that folders need no open: it stops sending opendir and releasedir, and keeps
+ * every folder's listing cached (FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR is its default without opendir). So a
+ * warm walk of the tree costs no request at all; readdir works from the nodeid alone.
+ */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  struct msg *m = req_msg(req, OP_OPENDIR, ino, 0, fi);
-  m->has_fh = false;
-  m->a = fi->flags;
-  send_msg(req, m);
+  (void)ino;
+  (void)fi;
+  fuse_reply_err(req, ENOSYS);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi) {
-  struct msg *m = req_msg(req, OP_READDIR, ino, size, fi);
+  (void)fi;
+  struct msg *m = req_msg(req, OP_READDIR, ino, size, NULL);
   m->a = off;
   send_msg(req, m);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                            struct fuse_file_info *fi) {
-  struct msg *m = req_msg(req, OP_READDIRPLUS, ino, size, fi);
+  (void)fi;
+  struct msg *m = req_msg(req, OP_READDIRPLUS, ino, size, NULL);
   m->a = off;
   send_msg(req, m);
 }
 
-static void post_release(struct session *s, int kind, fuse_ino_t ino, uint64_t fh) {
+static void post_release(struct session *s, fuse_ino_t ino, uint64_t fh) {
   struct msg *m = calloc(1, sizeof *m);
-  m->kind = kind;
+  m->kind = M_RELEASE;
   m->ino = ino;
   m->fh = fh;
   post_msg(s, m);
 }
 
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  post_release(S(req), M_RELEASEDIR, ino, fi->fh);
-  fuse_reply_err(req, 0);
-}
-
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
-  struct msg *m = req_msg(req, OP_FSYNCDIR, ino, 0, fi);
+  (void)fi;
+  struct msg *m = req_msg(req, OP_FSYNCDIR, ino, 0, NULL);
   m->a = datasync;
   send_msg(req, m);
 }
@@ -304,18 +307,24 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
 }
 
 /*
- * Without POSIX ACL support the kernel enforces mode bits only, so ACL xattrs would mislead; refusing
- * them here also spares `ls -l` (which asks for one per file) a trip to JS for every entry.
+ * xattrs the mount does not carry, refused here with EOPNOTSUPP (as a filesystem without them answers)
+ * without a trip to JS:
+ * - POSIX ACLs, unless enabled: the kernel enforces mode bits only, so ACL xattrs would mislead.
+ * - SELinux labels: SELinux labels FUSE mounts from its policy (genfscon) or context=, never from their
+ *   xattrs, so a security.selinux the base carries is no label here.
+ * `ls -l` asks for both on every file; this answer makes it stop asking for the whole mount.
  */
-static bool refused_acl(fuse_req_t req, const char *name) {
-  if (S(req)->posix_acl || strncmp(name, "system.posix_acl_", 17) != 0) return false;
+static bool refused_xattr(fuse_req_t req, const char *name) {
+  bool acl = !S(req)->posix_acl && strncmp(name, "system.posix_acl_", 17) == 0;
+  if (!acl && strcmp(name, "security.selinux") != 0) return false;
   fuse_reply_err(req, EOPNOTSUPP);
   return true;
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                         size_t size, int flags) {
-  if (refused_acl(req, name)) return;
+  if (refused_xattr(req, name)) return;
+  nodeset_remove(&S(req)->xattr_free, ino);
   struct msg *m = req_msg(req, OP_SETXATTR, ino, 0, NULL);
   m->name = dupn(name, &m->name_len);
   m->value = malloc(size ? size : 1);
@@ -326,18 +335,29 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
-  if (refused_acl(req, name)) return;
+  if (refused_xattr(req, name)) return;
+  /* The kernel asks for security.capability before every write: mostly answered here. */
+  if (nodeset_has(&S(req)->xattr_free, ino)) {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
   struct msg *m = req_msg(req, OP_GETXATTR, ino, size, NULL);
   m->name = dupn(name, &m->name_len);
   send_msg(req, m);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  if (nodeset_has(&S(req)->xattr_free, ino)) {
+    if (size == 0) fuse_reply_xattr(req, 0);
+    else fuse_reply_buf(req, NULL, 0);
+    return;
+  }
   send_msg(req, req_msg(req, OP_LISTXATTR, ino, size, NULL));
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
-  if (refused_acl(req, name)) return;
+  if (refused_xattr(req, name)) return;
+  nodeset_remove(&S(req)->xattr_free, ino);
   fwd_name(req, OP_REMOVEXATTR, ino, name);
 }
 
@@ -467,7 +487,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
   struct handle *h = handle_remove(s, fi->fh);
   if (h) handle_put(s, h); /* closes the fd once no JS call holds it */
   fuse_reply_err(req, 0);
-  if (h) post_release(s, M_RELEASE, ino, fi->fh);
+  if (h) post_release(s, ino, fi->fh);
 }
 
 const struct fuse_lowlevel_ops minifo_ops = {
@@ -493,7 +513,6 @@ const struct fuse_lowlevel_ops minifo_ops = {
     .opendir = op_opendir,
     .readdir = op_readdir,
     .readdirplus = op_readdirplus,
-    .releasedir = op_releasedir,
     .fsyncdir = op_fsyncdir,
     .statfs = op_statfs,
     .setxattr = op_setxattr,

@@ -93,7 +93,7 @@ static const char *op_name(int op) {
       [OP_READLINK] = "readlink", [OP_MKNOD] = "mknod",           [OP_MKDIR] = "mkdir",
       [OP_UNLINK] = "unlink",   [OP_RMDIR] = "rmdir",             [OP_SYMLINK] = "symlink",
       [OP_RENAME] = "rename",   [OP_LINK] = "link",               [OP_OPEN] = "open",
-      [OP_CREATE] = "create",   [OP_OPENDIR] = "opendir",         [OP_READDIR] = "readdir",
+      [OP_CREATE] = "create",   [OP_READDIR] = "readdir",
       [OP_READDIRPLUS] = "readdirplus", [OP_FSYNCDIR] = "fsyncdir", [OP_STATFS] = "statfs",
       [OP_SETXATTR] = "setxattr", [OP_GETXATTR] = "getxattr",     [OP_LISTXATTR] = "listxattr",
       [OP_REMOVEXATTR] = "removexattr", [OP_ACCESS] = "access"};
@@ -191,8 +191,7 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     argv[argc++] = js_i64(env, m->a);
     break;
   case M_RELEASE:
-  case M_RELEASEDIR:
-    argv[argc++] = js_str(env, m->kind == M_RELEASE ? "release" : "releasedir");
+    argv[argc++] = js_str(env, "release");
     argv[argc++] = js_num(env, 0);
     argv[argc++] = nul;
     argv[argc++] = js_i64(env, (int64_t)m->ino);
@@ -239,15 +238,15 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
       argv[argc++] = NAME2; argv[argc++] = js_i64(env, m->a); break;
     case OP_LINK:
       argv[argc++] = ino; argv[argc++] = js_i64(env, (int64_t)m->ino2); argv[argc++] = NAME; break;
-    case OP_OPEN: case OP_OPENDIR: case OP_ACCESS:
+    case OP_OPEN: case OP_ACCESS:
       argv[argc++] = ino; argv[argc++] = js_i64(env, m->a); break;
     case OP_CREATE:
       argv[argc++] = ino; argv[argc++] = NAME; argv[argc++] = js_i64(env, m->a);
       argv[argc++] = js_i64(env, m->b); break;
     case OP_READDIR: case OP_READDIRPLUS:
-      argv[argc++] = ino; argv[argc++] = fh; argv[argc++] = js_i64(env, m->a); break;
+      argv[argc++] = ino; argv[argc++] = js_i64(env, m->a); break;
     case OP_FSYNCDIR:
-      argv[argc++] = ino; argv[argc++] = fh; argv[argc++] = js_bool(env, m->a != 0); break;
+      argv[argc++] = ino; argv[argc++] = js_bool(env, m->a != 0); break;
     case OP_SETXATTR:
       argv[argc++] = ino; argv[argc++] = NAME; argv[argc++] = js_buffer(env, m->value, m->value_len);
       argv[argc++] = js_i64(env, m->a); break;
@@ -387,6 +386,7 @@ static void session_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   struct session *s = data;
   if (!s->closed) return; /* still mounted: the loop owns it (leak rather than crash) */
+  nodeset_destroy(&s->xattr_free);
   free(s->mountpoint);
   free(s);
 }
@@ -429,6 +429,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   pthread_mutex_init(&s->ulock, NULL);
   pthread_mutex_init(&s->slock, NULL);
   pthread_cond_init(&s->ncond, NULL);
+  nodeset_init(&s->xattr_free);
 
   char capture[CAPTURE_MAX] = "";
   capture_buf = capture;
@@ -450,6 +451,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
     snprintf(msg, sizeof msg, "cannot mount FUSE filesystem on %s%s%s", mp, cl ? ": " : "",
              capture);
     free(mp);
+    nodeset_destroy(&s->xattr_free);
     free(s);
     return throw_msg(env, "EMOUNT", msg);
   }
@@ -460,6 +462,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
     fuse_session_unmount(s->se);
     fuse_session_destroy(s->se);
     free(mp);
+    nodeset_destroy(&s->xattr_free);
     free(s);
     napi_throw_last(env, "napi_create_threadsafe_function");
     return NULL;
@@ -684,24 +687,6 @@ static napi_value ReplyCreate(napi_env env, napi_callback_info info) {
   return js_i64(env, (int64_t)fh);
 }
 
-/* replyOpendir(s, id, fh, cacheDir, keepCache) */
-static napi_value ReplyOpendir(napi_env env, napi_callback_info info) {
-  REPLY_PROLOGUE(5)
-  int64_t fh;
-  if (!get_i64(env, a[2], "fh", &fh)) return NULL;
-  struct fuse_file_info fi = p->fi;
-  fi.fh = (uint64_t)fh;
-  bool b = false;
-  if (!is_nullish(env, a[3])) napi_get_value_bool(env, a[3], &b);
-  fi.cache_readdir = b;
-  b = false;
-  if (!is_nullish(env, a[4])) napi_get_value_bool(env, a[4], &b);
-  fi.keep_cache = b;
-  fuse_req_t req = p->req;
-  finish(s, id);
-  return js_bool(env, fuse_reply_open(req, &fi) == 0);
-}
-
 /* replyReaddir(s, id, entries) -> number of entries the kernel took (0 when not delivered). */
 static napi_value ReplyReaddir(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(3)
@@ -916,6 +901,22 @@ static napi_value InvalidateInode(napi_env env, napi_callback_info info) {
   return queue_notify(env, s, j);
 }
 
+/* setXattrFree(s, nodeid, free): JS found the node without xattrs (true), or one may have changed (false). */
+static napi_value SetXattrFree(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  int64_t nodeid;
+  if (!get_i64(env, a[1], "nodeid", &nodeid)) return NULL;
+  bool free_of = false;
+  if (napi_get_value_bool(env, a[2], &free_of) != napi_ok) return throw_msg(env, "ERR_INVALID_ARG_TYPE", "free must be a boolean");
+  if (free_of) nodeset_add(&s->xattr_free, (uint64_t)nodeid);
+  else nodeset_remove(&s->xattr_free, (uint64_t)nodeid);
+  return js_undefined(env);
+}
+
 static napi_value DebugStats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -947,13 +948,13 @@ napi_value init_session_api(napi_env env, napi_value exports) {
   export_fn(env, exports, "replyBuf", ReplyBuf);
   export_fn(env, exports, "replyOpen", ReplyOpen);
   export_fn(env, exports, "replyCreate", ReplyCreate);
-  export_fn(env, exports, "replyOpendir", ReplyOpendir);
   export_fn(env, exports, "replyReaddir", ReplyReaddir);
   export_fn(env, exports, "replyStatfs", ReplyStatfs);
   export_fn(env, exports, "retarget", Retarget);
   export_fn(env, exports, "dupHandleFd", DupHandleFd);
   export_fn(env, exports, "invalidateEntry", InvalidateEntry);
   export_fn(env, exports, "invalidateInode", InvalidateInode);
+  export_fn(env, exports, "setXattrFree", SetXattrFree);
   export_fn(env, exports, "debugStats", DebugStats);
   return exports;
 }
