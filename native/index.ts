@@ -1,11 +1,11 @@
 /**
  * minifo's FUSE 3 low-level binding (libfuse3 inode API, N-API addon in native/src/).
  *
- * The C side does marshalling and the data path only: read/write/fsync/ftruncate/fallocate/
- * release run on the FUSE threads against the file descriptors the engine hands over in open/create
- * replies. Every other request is posted to the JS thread, to the engine's {@link FuseOps}, and may be
- * answered later and in any order (there is no timeout). The engine owns the inode table: nodeids,
- * lookup counts (see `forget`) and every decision.
+ * Requests are read from the FUSE device on the JS thread itself (an event-loop poll). The C side does
+ * marshalling and the data path only: read/write/fsync/ftruncate/fallocate/release run in C against the
+ * file descriptors the engine hands over in open/create replies, without entering JS. Every other request
+ * goes to the engine's {@link FuseOps}, and may be answered later and in any order (there is no timeout).
+ * The engine owns the inode table: nodeids, lookup counts (see `forget`) and every decision.
  *
  * Never touch a mount from the process that serves it (the kernel would wait for this very thread).
  */
@@ -241,7 +241,7 @@ function onPath(cmd: string): boolean {
 }
 
 /**
- * Mounts `ops` at `mountpoint` and starts the FUSE loop thread. The mount is live when this returns.
+ * Mounts `ops` at `mountpoint` and starts serving it from the event loop. The mount is live when this returns.
  * Throws a one-line Error when /dev/fuse is missing, when fusermount3 is needed and missing, or when
  * the mount fails (with libfuse's reason).
  */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <uv.h>
 
 /* ---- napi helpers (napi_util.c) ---- */
 #define NAPI_OK(env, call)                                                      \
@@ -100,9 +101,15 @@ struct session {
   bool posix_acl; /* false: system.posix_acl_* xattrs are refused here, without a trip to JS */
   /* Nodes JS found without xattrs: getxattr and listxattr are answered here until an xattr changes. */
   struct nodeset xattr_free;
-  pthread_t loop_thread;
+  /* Requests are read and answered on the JS thread (see serve_requests in session.c). */
+  napi_env env;
+  napi_ref dispatch;              /* the wrapper's dispatch function */
+  napi_ref resource;              /* async resource of the callback scope each request runs in */
+  napi_async_context async;
+  uv_poll_t *poll;
+  struct fuse_buf buf;
+  /* For messages from other threads (notifier) and from inside reply calls. */
   napi_threadsafe_function tsfn;
-  napi_ref self_ref;          /* keeps the JS session object of the wrapper alive */
 
   pthread_mutex_t plock;
   struct pending *pending[PBUCKETS];
@@ -126,8 +133,6 @@ struct session {
   pthread_t unmount_thread;
 
   volatile int closed;        /* loop ended and cleaned up (JS thread only) */
-  napi_deferred closed_deferred;
-  napi_ref closed_promise;
 
   /* debug counters */
   uint64_t write_requests, max_write_seen;
@@ -165,6 +170,9 @@ struct msg {
 };
 
 /* session.c */
+/* From a request handler (on the JS thread): calls JS now. */
+void deliver_msg(struct session *s, struct msg *m);
+/* From anywhere else: queued for the JS thread. */
 void post_msg(struct session *s, struct msg *m);
 uint64_t pending_add(struct session *s, fuse_req_t req, int op, fuse_ino_t ino, size_t size,
                      const struct fuse_file_info *fi);

@@ -106,7 +106,7 @@ static struct msg *req_msg(fuse_req_t req, int op, fuse_ino_t ino, size_t size,
   return m;
 }
 
-static void send_msg(fuse_req_t req, struct msg *m) { post_msg(S(req), m); }
+static void send_msg(fuse_req_t req, struct msg *m) { deliver_msg(S(req), m); }
 
 static void fwd_name(fuse_req_t req, int op, fuse_ino_t parent, const char *name) {
   struct msg *m = req_msg(req, op, parent, 0, NULL);
@@ -131,29 +131,29 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   conn->max_read = 1u << 20; /* must equal the -o max_read the wrapper passes */
   struct msg *m = calloc(1, sizeof *m);
   m->kind = M_INIT;
-  post_msg(s, m);
+  deliver_msg(s, m);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   fwd_name(req, OP_LOOKUP, parent, name);
 }
 
-static void post_forget(struct session *s, fuse_ino_t ino, uint64_t n) {
+static void send_forget(struct session *s, fuse_ino_t ino, uint64_t n) {
   nodeset_remove(&s->xattr_free, ino); /* conservative: JS may find it again */
   struct msg *m = calloc(1, sizeof *m);
   m->kind = M_FORGET;
   m->ino = ino;
   m->a = (int64_t)n;
-  post_msg(s, m);
+  deliver_msg(s, m);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  post_forget(S(req), ino, nlookup);
+  send_forget(S(req), ino, nlookup);
   fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f) {
-  for (size_t i = 0; i < count; i++) post_forget(S(req), f[i].ino, f[i].nlookup);
+  for (size_t i = 0; i < count; i++) send_forget(S(req), f[i].ino, f[i].nlookup);
   fuse_reply_none(req);
 }
 
@@ -287,12 +287,12 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
   send_msg(req, m);
 }
 
-static void post_release(struct session *s, fuse_ino_t ino, uint64_t fh) {
+static void send_release(struct session *s, fuse_ino_t ino, uint64_t fh) {
   struct msg *m = calloc(1, sizeof *m);
   m->kind = M_RELEASE;
   m->ino = ino;
   m->fh = fh;
-  post_msg(s, m);
+  deliver_msg(s, m);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
@@ -487,7 +487,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
   struct handle *h = handle_remove(s, fi->fh);
   if (h) handle_put(s, h); /* closes the fd once no JS call holds it */
   fuse_reply_err(req, 0);
-  if (h) post_release(s, ino, fi->fh);
+  if (h) send_release(s, ino, fi->fh);
 }
 
 const struct fuse_lowlevel_ops minifo_ops = {

@@ -126,9 +126,15 @@ export function forceUnmount(mountpoint: string): void {
 }
 
 function killDaemon(storage: string): void {
-  const file = path.join(storage, 'daemon.json');
-  if (!fs.existsSync(file)) return;
-  const { pid } = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number };
+  let record: string;
+  try {
+    record = fs.readFileSync(path.join(storage, 'daemon.json'), 'utf8');
+  } catch (error) {
+    // No daemon, or one that is removing its record as it exits after the unmount.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const { pid } = JSON.parse(record) as { pid: number };
   try {
     process.kill(pid, 'SIGKILL');
   } catch (error) {
