@@ -117,12 +117,14 @@ static void fwd_name(fuse_req_t req, int op, fuse_ino_t parent, const char *name
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
   struct session *s = userdata;
   conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_CACHE_SYMLINKS |
-                FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ | FUSE_CAP_AUTO_INVAL_DATA |
+                FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ |
                 FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
   if (s->writeback) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
   else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-  conn->want &= ~(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS |
-                  FUSE_CAP_DONT_MASK);
+  /* No AUTO_INVAL_DATA: every change reaches the kernel through this daemon or an explicit
+   * invalidation (revert, undo, merge), so cached reads need not re-check the attributes first. */
+  conn->want &= ~(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_FLOCK_LOCKS |
+                  FUSE_CAP_POSIX_LOCKS | FUSE_CAP_DONT_MASK);
 #ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
   conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV_V2;
 #endif

@@ -4,6 +4,7 @@
 #include "common.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -321,6 +322,7 @@ static void serve_requests(uv_poll_t *poll, int status, int events) {
     if (res == -EAGAIN) {
       if (!idle_since) idle_since = now;
       if (now - idle_since > SPIN_NS || now - started > BUSY_NS) break;
+      sched_yield(); /* a caller woken on this CPU runs now, not after the spin */
       continue;
     }
     if (res == -EINTR) continue;
