@@ -444,6 +444,74 @@ function runKind(kind: Kind, list: Workload[], results: Results): void {
   }
 }
 
+// ---- scale: 100,000 changes in META ------------------------------------------------------------------
+
+const SCALE_DIRS = 100;
+const SCALE_PER_DIR = 1000;
+
+interface Scale {
+  changes: number;
+  /** Medians of RUNS: `minifo mount` until the mount is live, and `minifo status --json` in full. */
+  mountSeconds: number;
+  statusSeconds: number;
+  rssMiB: number;
+}
+
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new BenchError(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) / 1024;
+}
+
+/**
+ * A storage holding 100,000 created files (written straight into it, as a long-lived overlay would have
+ * them), mounted over the bench's base: how long mounting and `status --json` take, and the daemon's RSS.
+ */
+function measureScale(layout: Layout): Scale {
+  const dir = path.join(layout.dir, 'scale');
+  const storage = path.join(dir, 'storage');
+  const mnt = path.join(dir, 'mnt');
+  fs.mkdirSync(mnt, { recursive: true });
+  const cli = (args: string): string => `'${process.execPath}' '${CLI}' ${args}`;
+  const unmount = (): void => {
+    if (findMount(mnt)) sh(cli(`umount '${mnt}'`));
+    mounted.delete(unmount);
+  };
+  mounted.add(unmount);
+  try {
+    sh(cli(`mount '${layout.base}' '${storage}' '${mnt}'`));
+    unmount();
+    const lines: string[] = ['C /scale'];
+    for (let d = 0; d < SCALE_DIRS; d++) {
+      const folder = `/scale/d${String(d).padStart(3, '0')}`;
+      fs.mkdirSync(path.join(storage, 'upper', folder), { recursive: true });
+      lines.push(`C ${folder}`);
+      for (let f = 0; f < SCALE_PER_DIR; f++) {
+        const file = `${folder}/f${String(f).padStart(4, '0')}`;
+        fs.writeFileSync(path.join(storage, 'upper', file), '');
+        lines.push(`C ${file}`);
+      }
+    }
+    fs.appendFileSync(path.join(storage, 'META_dAfFgHE39ktF3HD2sr'), lines.join('\n') + '\n');
+    sh('sync');
+    const mounts: number[] = [];
+    const statuses: number[] = [];
+    let rss = 0;
+    for (let i = 0; i < RUNS; i++) {
+      mounts.push(timed(cli(`mount '${layout.base}' '${storage}' '${mnt}'`), dir));
+      const pid = (JSON.parse(fs.readFileSync(path.join(storage, 'daemon.json'), 'utf8')) as { pid: number }).pid;
+      timed(cli(`status '${mnt}' --json`), dir); // warm-up
+      statuses.push(timed(cli(`status '${mnt}' --json`), dir));
+      rss = Math.max(rss, rssMiB(pid));
+      unmount();
+    }
+    const counted = (JSON.parse(sh(`${cli(`status '${storage}' --json`)}`)) as { changes: unknown[] }).changes.length;
+    return { changes: counted, mountSeconds: median(mounts), statusSeconds: median(statuses), rssMiB: rss };
+  } finally {
+    unmount();
+  }
+}
+
 // ---- the report ---------------------------------------------------------------------------------------
 
 function format(value: number, unit: Unit): string {
@@ -543,7 +611,17 @@ function machine(fsNote: string): string {
   ].join('\n');
 }
 
-function report(results: Results, list: Workload[], kinds: Kind[], missing: string[], fsNote: string, seconds: number): string {
+function scaleTargets(scale: Scale | null): { text: string; value: string; ok: boolean | null }[] {
+  const row = (text: string, value: number | undefined, unit: string, bound: number) =>
+    ({ text, value: value === undefined ? '–' : `${value.toFixed(unit === 'MB' ? 0 : 2)} ${unit}`, ok: value === undefined ? null : value <= bound });
+  return [
+    row('Scale: mounting with 100,000 changes ≤ 1 s', scale?.mountSeconds, 's', 1),
+    row('Scale: `minifo status --json` ≤ 0.3 s', scale?.statusSeconds, 's', 0.3),
+    row('Scale: daemon RSS ≤ 150 MB', scale ? scale.rssMiB * 1.048576 : undefined, 'MB', 150),
+  ];
+}
+
+function report(results: Results, list: Workload[], kinds: Kind[], missing: string[], fsNote: string, seconds: number, scale: Scale | null): string {
   const t = targets(results, list);
   const mark = (ok: boolean | null): string => (ok === null ? 'not measured' : ok ? 'met' : '**missed**');
   return [
@@ -574,11 +652,14 @@ function report(results: Results, list: Workload[], kinds: Kind[], missing: stri
     '',
     peerCpuTable(results, list),
     '',
+    ...(scale ? [`Scale: a storage with ${scale.changes.toLocaleString('en-US')} changes in META (created files written straight into it), mounted over the same base; ` +
+      `medians of ${RUNS} mounts (\`minifo mount\` until the mount is live) and of ${RUNS} \`minifo status --json\` runs (each after one warm-up); the daemon's largest VmRSS.`, ''] : []),
     '## Targets (issue 6)',
     '',
     '| target | ratio | result |',
     '|---|---:|---|',
     ...t.map((x) => `| ${x.text} | ${x.ratio === null ? '–' : x.ratio.toFixed(2) + '×'} | ${mark(x.ok)} |`),
+    ...scaleTargets(scale).map((x) => `| ${x.text} | ${x.value} | ${mark(x.ok)} |`),
     '',
   ].join('\n');
 }
@@ -624,8 +705,20 @@ async function main(): Promise<void> {
         for (const row of results.values()) row.delete(kind.id);
       }
     }
+    let scale: Scale | null = null;
+    if (only.length === 0 || only.includes('scale')) {
+      log('scale: 100,000 changes in META');
+      try {
+        scale = measureScale(layout);
+        log(`scale: mount ${scale.mountSeconds.toFixed(2)} s, status --json ${scale.statusSeconds.toFixed(2)} s, RSS ${scale.rssMiB.toFixed(0)} MiB`);
+      } catch (error) {
+        if (!(error instanceof BenchError)) throw error;
+        log(`scale FAILED, skipped: ${error.message}`);
+        missing.push(`scale: failed and was skipped (${error.message.split('\n')[0]})`);
+      }
+    }
     const seconds = (Date.now() - started) / 1000;
-    const text = report(results, list, kinds, missing, fsNote, seconds);
+    const text = report(results, list, kinds, missing, fsNote, seconds, scale);
     process.stdout.write('\n' + text);
     if (only.length === 0) {
       fs.mkdirSync(path.dirname(DOC), { recursive: true });

@@ -9,6 +9,8 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+type Message = { id?: number; result?: unknown; error?: { code: string; message: string }; event?: string };
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -23,7 +25,8 @@ export class ControlError extends Error {
 
 export class ControlClient {
   private nextId = 1;
-  private buffered = '';
+  /** The start of a message whose newline has not arrived yet, in pieces. */
+  private partial: string[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly listeners: Array<(e: ChangedEvent) => void> = [];
 
@@ -73,28 +76,34 @@ export class ControlClient {
     this.socket.destroy();
   }
 
+  /** Looks for newlines in each new chunk only: a 5 MB answer must not be rescanned for every 64 KiB. */
   private receive(chunk: string): void {
-    this.buffered += chunk;
-    let newline: number;
-    while ((newline = this.buffered.indexOf('\n')) >= 0) {
-      const message = JSON.parse(this.buffered.slice(0, newline)) as
-        { id?: number; result?: unknown; error?: { code: string; message: string }; event?: string };
-      this.buffered = this.buffered.slice(newline + 1);
-      if (message.event === 'changed') {
-        for (const listener of this.listeners) listener(message as ChangedEvent);
-        continue;
-      }
-      if (message.event === 'progress') {
-        const event = message as ProgressEvent;
-        this.pending.get(event.id)?.onProgress?.(event.progress);
-        continue;
-      }
-      const waiter = this.pending.get(message.id ?? -1);
-      if (!waiter) continue;
-      this.pending.delete(message.id!);
-      if (message.error) waiter.reject(new ControlError(message.error.code, message.error.message));
-      else waiter.resolve(message.result);
+    let start = 0;
+    for (let newline = chunk.indexOf('\n'); newline >= 0; newline = chunk.indexOf('\n', start)) {
+      this.partial.push(chunk.slice(start, newline));
+      const line = this.partial.join('');
+      this.partial = [];
+      start = newline + 1;
+      this.handle(JSON.parse(line) as Message);
     }
+    if (start < chunk.length) this.partial.push(chunk.slice(start));
+  }
+
+  private handle(message: Message): void {
+    if (message.event === 'changed') {
+      for (const listener of this.listeners) listener(message as ChangedEvent);
+      return;
+    }
+    if (message.event === 'progress') {
+      const event = message as ProgressEvent;
+      this.pending.get(event.id)?.onProgress?.(event.progress);
+      return;
+    }
+    const waiter = this.pending.get(message.id ?? -1);
+    if (!waiter) return;
+    this.pending.delete(message.id!);
+    if (message.error) waiter.reject(new ControlError(message.error.code, message.error.message));
+    else waiter.resolve(message.result);
   }
 
   private failAll(error: Error): void {
