@@ -75,7 +75,9 @@ export async function mountOverlay(req: MountRequest): Promise<OverlayInfo> {
   fs.mkdirSync(req.storage, { recursive: true, mode: 0o700 });
   const storage = new Storage(fs.realpathSync(req.storage));
   const log = fs.openSync(storage.logFile, 'a', 0o600);
-  const child = spawn(process.execPath, [path.join(__dirname, 'daemon.js'), JSON.stringify(absoluteRequest(req))], {
+  // A long-lived server of small requests: a small young generation keeps its RSS down (100,000 changes:
+  // 134 -> 107 MB after mounting) and costs no measurable time per request.
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', path.join(__dirname, 'daemon.js'), JSON.stringify(absoluteRequest(req))], {
     detached: true,
     stdio: ['ignore', log, log, 'pipe'],
     // Inside a packaged Electron app, execPath is the app itself: make it behave as plain Node.

@@ -152,17 +152,17 @@ export class ChangeTree {
 
   /** The changes at and under `from`, sorted by path, as `minifo status` prints them. Paths are byte strings. */
   changes(from: string = ROOT): Change[] {
-    const records = [...this.records(from)];
-    const renameSources = new Set<string>();
-    for (const r of records) if (r.op === 'state' && r.state.from !== null) renameSources.add(r.state.from);
     const out: Change[] = [];
-    for (const r of records) {
+    const renameSources = new Set<string>();
+    for (const r of this.records(from)) {
       if (r.op !== 'state') continue;
       const kind = changeKind(r.state);
-      if (kind === 'deleted' && renameSources.has(r.path)) continue;
+      if (kind === 'renamed') renameSources.add(r.state.from!);
       out.push(kind === 'renamed' ? { path: r.path, kind, from: r.state.from! } : { path: r.path, kind });
     }
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // A renamed base entry's old name is hidden too; that shows as the rename, not as a deletion.
+    const shown = renameSources.size === 0 ? out : out.filter((c) => c.kind !== 'deleted' || !renameSources.has(c.path));
+    return shown.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 }
 
