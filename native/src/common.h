@@ -88,6 +88,24 @@ bool nodeset_has(struct nodeset *set, uint64_t id);
 void nodeset_add(struct nodeset *set, uint64_t id);
 void nodeset_remove(struct nodeset *set, uint64_t id);
 
+/* ---- the data path's threads (datapool.c) ---- */
+struct session;
+struct data_job {
+  void (*run)(struct data_job *job); /* does the work and replies to req */
+  struct session *s;
+  fuse_req_t req;
+  struct handle *h; /* referenced; put after the job ran */
+  off_t off, len;
+  int flags;  /* fsync: datasync; fallocate: mode */
+  char *data; /* write: a copy of the data (the request buffer is reused at once) */
+  struct data_job *next;
+};
+#define DATA_THREADS 4
+void datapool_start(struct session *s);
+void datapool_submit(struct session *s, struct data_job *job);
+/* Runs what is queued, then joins the threads. */
+void datapool_stop(struct session *s);
+
 #define HBUCKETS 1024
 #define PBUCKETS 1024
 
@@ -118,6 +136,13 @@ struct session {
   pthread_mutex_t hlock;
   struct handle *handles[HBUCKETS];
   uint64_t next_fh;
+
+  /* data path threads */
+  pthread_t dthreads[DATA_THREADS];
+  pthread_mutex_t dlock;
+  pthread_cond_t dcond;
+  struct data_job *dhead, *dtail;
+  bool dstop;
 
   /* notifier thread */
   pthread_t notify_thread;

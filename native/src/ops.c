@@ -1,6 +1,6 @@
-/* FUSE low-level operations: metadata requests are forwarded to JS, the data
- * path (read/write/fsync/ftruncate/fallocate/release) runs here in C. flush is left unimplemented:
- * there is nothing to do on close, and the kernel stops asking after the first ENOSYS. */
+/* FUSE low-level operations: metadata requests are forwarded to JS, the data path
+ * (read/write/fsync/ftruncate/fallocate) runs in C on the data threads, release here. flush is left
+ * unimplemented: there is nothing to do on close, and the kernel stops asking after the first ENOSYS. */
 #define _GNU_SOURCE
 #include "common.h"
 #include <errno.h>
@@ -163,29 +163,51 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
   send_msg(req, req_msg(req, OP_GETATTR, ino, 0, fi));
 }
 
+/*
+ * The data path: each op takes the handle here, on the JS thread, and queues the work for the data
+ * threads (datapool.c), which reply. A job holds its handle, so a release cannot close the fd under it.
+ */
+static void submit(fuse_req_t req, struct fuse_file_info *fi, void (*run)(struct data_job *), off_t off,
+                   off_t len, int flags, char *data) {
+  struct handle *h = handle_get(S(req), fi->fh);
+  if (!h) {
+    free(data);
+    fuse_reply_err(req, EBADF);
+    return;
+  }
+  struct data_job *job = calloc(1, sizeof *job);
+  job->run = run;
+  job->req = req;
+  job->h = h;
+  job->off = off;
+  job->len = len;
+  job->flags = flags;
+  job->data = data;
+  datapool_submit(S(req), job);
+}
+
+/* ftruncate through an open handle: the data path's, with the attributes after it. */
+static void ftruncate_job(struct data_job *j) {
+  struct handle *h = j->h;
+  struct stat st;
+  int err = 0;
+  pthread_rwlock_rdlock(&h->lock);
+  if (h->ext) err = EBADF;
+  else if (ftruncate(h->fd, j->off) < 0 || fstat(h->fd, &st) < 0) err = errno;
+  uint64_t hino = h->ino;
+  pthread_rwlock_unlock(&h->lock);
+  if (err) {
+    fuse_reply_err(j->req, err);
+    return;
+  }
+  st.st_ino = hino;
+  fuse_reply_attr(j->req, &st, j->s->attr_timeout);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi) {
-  struct session *s = S(req);
   if (fi && (to_set & ~FUSE_SET_ATTR_CTIME) == FUSE_SET_ATTR_SIZE) {
-    struct handle *h = handle_get(s, fi->fh);
-    if (!h) {
-      fuse_reply_err(req, EBADF);
-      return;
-    }
-    pthread_rwlock_rdlock(&h->lock);
-    struct stat st;
-    int err = 0;
-    if (h->ext) err = EBADF;
-    else if (ftruncate(h->fd, attr->st_size) < 0 || fstat(h->fd, &st) < 0) err = errno;
-    uint64_t hino = h->ino;
-    pthread_rwlock_unlock(&h->lock);
-    handle_put(s, h);
-    if (err) {
-      fuse_reply_err(req, err);
-      return;
-    }
-    st.st_ino = hino;
-    fuse_reply_attr(req, &st, s->attr_timeout);
+    submit(req, fi, ftruncate_job, attr->st_size, 0, 0, NULL);
     return;
   }
   struct msg *m = req_msg(req, OP_SETATTR, ino, 0, fi);
@@ -371,24 +393,19 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
 
 /* -------------------------------------------------------------- data path */
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi) {
-  (void)ino;
-  struct session *s = S(req);
-  struct handle *h = handle_get(s, fi->fh);
-  if (!h) {
-    fuse_reply_err(req, EBADF);
-    return;
-  }
+static void read_job(struct data_job *j) {
+  struct handle *h = j->h;
+  size_t size = (size_t)j->len;
+  off_t off = j->off;
   pthread_rwlock_rdlock(&h->lock);
   if (!h->ext) {
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
     bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
     bv.buf[0].fd = h->fd;
     bv.buf[0].pos = off;
-    fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+    fuse_reply_data(j->req, &bv, FUSE_BUF_SPLICE_MOVE);
   } else if (off >= h->ext_total || size == 0) {
-    fuse_reply_buf(req, NULL, 0);
+    fuse_reply_buf(j->req, NULL, 0);
   } else {
     off_t end = off + (off_t)size;
     if (end > h->ext_total) end = h->ext_total;
@@ -409,32 +426,26 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
       lstart = lend;
     }
     bv->count = n;
-    fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+    fuse_reply_data(j->req, bv, FUSE_BUF_SPLICE_MOVE);
     free(bv);
   }
   pthread_rwlock_unlock(&h->lock);
-  handle_put(s, h);
 }
 
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-                     struct fuse_file_info *fi) {
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi) {
   (void)ino;
-  struct session *s = S(req);
-  pthread_mutex_lock(&s->slock);
-  s->write_requests++;
-  if (size > s->max_write_seen) s->max_write_seen = size;
-  pthread_mutex_unlock(&s->slock);
-  struct handle *h = handle_get(s, fi->fh);
-  if (!h) {
-    fuse_reply_err(req, EBADF);
-    return;
-  }
-  pthread_rwlock_rdlock(&h->lock);
-  size_t done = 0;
+  submit(req, fi, read_job, off, (off_t)size, 0, NULL);
+}
+
+static void write_job(struct data_job *j) {
+  struct handle *h = j->h;
+  size_t size = (size_t)j->len, done = 0;
   int err = 0;
+  pthread_rwlock_rdlock(&h->lock);
   if (h->ext) err = EBADF;
   while (!err && done < size) {
-    ssize_t n = pwrite(h->fd, buf + done, size - done, off + (off_t)done);
+    ssize_t n = pwrite(h->fd, j->data + done, size - done, j->off + (off_t)done);
     if (n < 0) {
       if (errno == EINTR) continue;
       err = errno;
@@ -445,43 +456,51 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
     }
   }
   pthread_rwlock_unlock(&h->lock);
-  handle_put(s, h);
-  if (err && done == 0) fuse_reply_err(req, err);
-  else fuse_reply_write(req, done);
+  if (err && done == 0) fuse_reply_err(j->req, err);
+  else fuse_reply_write(j->req, done);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi) {
+  (void)ino;
+  struct session *s = S(req);
+  pthread_mutex_lock(&s->slock);
+  s->write_requests++;
+  if (size > s->max_write_seen) s->max_write_seen = size;
+  pthread_mutex_unlock(&s->slock);
+  char *data = malloc(size ? size : 1);
+  memcpy(data, buf, size);
+  submit(req, fi, write_job, off, (off_t)size, 0, data);
+}
+
+static void fsync_job(struct data_job *j) {
+  struct handle *h = j->h;
+  int err = 0;
+  pthread_rwlock_rdlock(&h->lock);
+  if (!h->ext && (j->flags ? fdatasync(h->fd) : fsync(h->fd)) < 0) err = errno;
+  pthread_rwlock_unlock(&h->lock);
+  fuse_reply_err(j->req, err);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
   (void)ino;
-  struct session *s = S(req);
-  struct handle *h = handle_get(s, fi->fh);
-  if (!h) {
-    fuse_reply_err(req, EBADF);
-    return;
-  }
-  pthread_rwlock_rdlock(&h->lock);
+  submit(req, fi, fsync_job, 0, 0, datasync, NULL);
+}
+
+static void fallocate_job(struct data_job *j) {
+  struct handle *h = j->h;
   int err = 0;
-  if (!h->ext && (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0) err = errno;
+  pthread_rwlock_rdlock(&h->lock);
+  if (h->ext) err = EBADF;
+  else if (fallocate(h->fd, j->flags, j->off, j->len) < 0) err = errno;
   pthread_rwlock_unlock(&h->lock);
-  handle_put(s, h);
-  fuse_reply_err(req, err);
+  fuse_reply_err(j->req, err);
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                          struct fuse_file_info *fi) {
   (void)ino;
-  struct session *s = S(req);
-  struct handle *h = handle_get(s, fi->fh);
-  if (!h) {
-    fuse_reply_err(req, EBADF);
-    return;
-  }
-  pthread_rwlock_rdlock(&h->lock);
-  int err = 0;
-  if (h->ext) err = EBADF;
-  else if (fallocate(h->fd, mode, offset, length) < 0) err = errno;
-  pthread_rwlock_unlock(&h->lock);
-  handle_put(s, h);
-  fuse_reply_err(req, err);
+  submit(req, fi, fallocate_job, offset, length, mode, NULL);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {

@@ -426,6 +426,7 @@ static void session_cleanup(napi_env env, struct session *s) {
   bool joinu = s->unmount_thread_live;
   pthread_mutex_unlock(&s->ulock);
   if (joinu) pthread_join(s->unmount_thread, NULL);
+  datapool_stop(s); /* what is queued is answered (the kernel is gone) */
   fuse_session_unmount(s->se);
   fuse_session_destroy(s->se);
   s->se = NULL;
@@ -552,6 +553,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
     free(s);
     return NULL;
   }
+  datapool_start(s);
   s->poll = calloc(1, sizeof *s->poll);
   uv_poll_init(loop, s->poll, fd);
   s->poll->data = s;
