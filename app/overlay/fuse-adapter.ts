@@ -180,7 +180,7 @@ export class FuseAdapter implements FuseOps {
       const { resolved, fd } = this.overlay.create(c, path, mode, flags);
       const node = this.remember(dir, fromBytes(name), resolved);
       this.noteIfXattrFree(node, path);
-      return { entry: this.entry(node, resolved.stat), open: this.openReply(node, path, flags, { fd, ino: node.ino, onBase: false }) };
+      return { entry: this.entry(node, resolved.stat), open: this.openReply(node, path, flags, { fd, onBase: false }) };
     });
   }
 
@@ -359,7 +359,7 @@ export class FuseAdapter implements FuseOps {
   private openReply(node: InodeNode, path: string, flags: number, opened: OpenedFile): OpenReply {
     return {
       fd: opened.fd,
-      ino: opened.ino,
+      ino: node.ino,
       extents: opened.extents,
       keepCache: true,
       onOpen: (fh) => {

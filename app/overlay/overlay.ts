@@ -59,7 +59,6 @@ export interface Resolved {
 export interface OpenedFile {
   fd: number;
   extents?: { offset: number; length: number }[];
-  ino: bigint;
   /** True when the fd reads the base (so a later copy-up must retarget it). */
   onBase: boolean;
 }
@@ -267,17 +266,14 @@ export class Overlay {
 
   /** Opens a file for the binding's data path. Opening for write copies a base file up first (so it runs in serial()). */
   async open(path: string, flags: number): Promise<OpenedFile> {
-    let r = this.mustResolve(path);
-    if (opensForWrite(flags) && !r.upper) {
-      await this.copyUp(path, { data: (flags & O_TRUNC) === 0 });
-      r = this.mustResolve(path);
-    }
-    if (r.upper) {
-      const fd = fs.openSync(this.storage.upper(path), backingFlags(flags));
-      return { fd, ino: r.stat.ino, onBase: false };
-    }
-    const data = this.base.openData(r.basePath!);
-    return { fd: data.fd, extents: data.extents, ino: r.stat.ino, onBase: true };
+    if (opensForWrite(flags) && !this.mustResolve(path).upper) await this.copyUp(path, { data: (flags & O_TRUNC) === 0 });
+    // Hot (tar, grep: an open a file), and the kernel opens only what it looked up: the change tree names
+    // the layer, with no lstat; an entry gone since fails in the open (ENOENT).
+    const { node, basePath } = this.walk(path);
+    if (node?.upper) return { fd: fs.openSync(this.storage.upper(path), backingFlags(flags)), onBase: false };
+    if (basePath === null) throw new FsError('ENOENT', path);
+    const data = this.base.openData(basePath);
+    return { fd: data.fd, extents: data.extents, onBase: true };
   }
 
   /** Opens the upper copy of a path with the access mode of an earlier open (to retarget its handle). */
