@@ -282,8 +282,9 @@ static void block_signals(sigset_t *old) {
 /*
  * Requests are read and answered on the JS thread, from a uv_poll on the (non-blocking) FUSE fd: a metadata
  * request crosses from the caller to this thread and back, two wake-ups as in a C daemon, where a FUSE loop
- * thread handing requests to JS took three. The data path still never enters JS: read and write run in C,
- * right here. Each request runs in its own callback scope, so the promises it settles run before the next.
+ * thread handing requests to JS took three. The data path still never enters JS: read, write and fsync are
+ * handed to the data threads (datapool.c). Each request runs in its own callback scope, so the promises
+ * it settles run before the next.
  *
  * Waking an idle vCPU is what a request mostly costs on a VM, so after the last request the thread keeps
  * asking for the next one for a short while before it goes back to sleep in the event loop (measured
