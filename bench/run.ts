@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { findMount } from '../app/mountinfo';
+import { writeStorageWithChanges } from '../test/helpers/storage-with-changes';
 
 const RUNS = 3;
 const MiB = 1 << 20;
@@ -481,20 +482,7 @@ function measureScale(layout: Layout): Scale {
   };
   mounted.add(unmount);
   try {
-    sh(cli(`mount '${layout.base}' '${storage}' '${mnt}'`));
-    unmount();
-    const lines: string[] = ['C /scale'];
-    for (let d = 0; d < SCALE_DIRS; d++) {
-      const folder = `/scale/d${String(d).padStart(3, '0')}`;
-      fs.mkdirSync(path.join(storage, 'upper', folder), { recursive: true });
-      lines.push(`C ${folder}`);
-      for (let f = 0; f < SCALE_PER_DIR; f++) {
-        const file = `${folder}/f${String(f).padStart(4, '0')}`;
-        fs.writeFileSync(path.join(storage, 'upper', file), '');
-        lines.push(`C ${file}`);
-      }
-    }
-    fs.appendFileSync(path.join(storage, 'META_dAfFgHE39ktF3HD2sr'), lines.join('\n') + '\n');
+    writeStorageWithChanges(storage, layout.base, { under: '/scale', folders: SCALE_DIRS, files: SCALE_PER_DIR });
     sh('sync');
     const mounts: number[] = [];
     const statuses: number[] = [];

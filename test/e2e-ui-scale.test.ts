@@ -6,36 +6,20 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { META_HEADER, META_NAME } from '../app/meta/meta-format';
 import { startUi } from './helpers/ui-harness';
+import { writeStorageWithChanges } from './helpers/storage-with-changes';
 
 const FOLDERS = 50;
 const FILES = 1000;
-
-function makeStorageWithChanges(base: string, storage: string): void {
-  fs.mkdirSync(base);
-  fs.writeFileSync(path.join(base, 'readme.txt'), 'base\n');
-  const lines = [META_HEADER];
-  for (let d = 0; d < FOLDERS; d++) {
-    const dir = `/d${String(d).padStart(2, '0')}`;
-    fs.mkdirSync(path.join(storage, 'upper', dir), { recursive: true });
-    lines.push(`C ${dir}`);
-    for (let i = 0; i < FILES; i++) {
-      const file = `${dir}/f${String(i).padStart(4, '0')}`;
-      fs.writeFileSync(path.join(storage, 'upper', file), '');
-      lines.push(`C ${file}`);
-    }
-  }
-  fs.writeFileSync(path.join(storage, META_NAME), lines.join('\n') + '\n');
-  fs.writeFileSync(path.join(storage, 'overlay.json'), JSON.stringify({ base }));
-}
 
 test('50,000 changes: the tree renders a bounded window and the keyboard reaches the last change', { timeout: 300_000 }, async () => {
   const ui = await startUi('minifo-e2e-scale-');
   try {
     const base = path.join(ui.root, 'base');
     const storage = path.join(ui.root, 'storage');
-    makeStorageWithChanges(base, storage);
+    fs.mkdirSync(base);
+    fs.writeFileSync(path.join(base, 'readme.txt'), 'base\n');
+    writeStorageWithChanges(storage, base, { under: '', folders: FOLDERS, files: FILES });
     fs.mkdirSync(path.join(ui.root, 'mnt'));
     await ui.backend.addOverlay({ name: 'big', base, storage, mountpoint: path.join(ui.root, 'mnt'), mount: true });
     await ui.rememberDaemons();
