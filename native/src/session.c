@@ -317,12 +317,13 @@ static void serve_requests(uv_poll_t *poll, int status, int events) {
   napi_env env = s->env;
   uint64_t started = now_ns(), idle_since = 0;
   bool ended = status < 0;
-  while (!ended) {
+  /* Past BUSY_NS the loop gets its turn; the fd is still readable, so it calls again. */
+  while (!ended && now_ns() - started <= BUSY_NS) {
     int res = fuse_session_receive_buf(s->se, &s->buf);
-    uint64_t now = now_ns();
     if (res == -EAGAIN) {
+      uint64_t now = now_ns();
       if (!idle_since) idle_since = now;
-      if (now - idle_since > SPIN_NS || now - started > BUSY_NS) break;
+      if (now - idle_since > SPIN_NS) break;
       sched_yield(); /* a caller woken on this CPU runs now, not after the spin */
       continue;
     }
@@ -341,7 +342,6 @@ static void serve_requests(uv_poll_t *poll, int status, int events) {
     fuse_session_process_buf(s->se, &s->buf);
     napi_close_callback_scope(env, cs); /* runs the microtasks the request queued */
     napi_close_handle_scope(env, scope);
-    if (now - started > BUSY_NS) break; /* the fd is still readable: the loop calls again */
   }
   if (ended) {
     napi_handle_scope scope;
