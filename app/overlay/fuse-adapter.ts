@@ -179,7 +179,7 @@ export class FuseAdapter implements FuseOps {
       const path = this.childPath(dir, name);
       const { resolved, fd } = this.overlay.create(c, path, mode, flags);
       const node = this.remember(dir, fromBytes(name), resolved);
-      this.noteIfXattrFree(node, path);
+      this.noteIfXattrFree(node, path, resolved);
       return { entry: this.entry(node, resolved.stat), open: this.openReply(node, path, flags, { fd, onBase: false }) };
     });
   }
@@ -352,8 +352,8 @@ export class FuseAdapter implements FuseOps {
   }
 
   /** Lets the binding answer the node's xattr requests itself while it has none (the kernel asks before every write). */
-  private noteIfXattrFree(node: InodeNode, path: string): void {
-    if (this.overlay.listXattrs(path).length === 0) this.session?.setXattrFree(node.nodeid, true);
+  private noteIfXattrFree(node: InodeNode, path: string, r?: Resolved): void {
+    if (this.overlay.listXattrs(path, r).length === 0) this.session?.setXattrFree(node.nodeid, true);
   }
 
   private openReply(node: InodeNode, path: string, flags: number, opened: OpenedFile): OpenReply {
@@ -373,7 +373,7 @@ export class FuseAdapter implements FuseOps {
 
   private created(dir: InodeNode, name: Buffer, r: Resolved): Entry {
     const node = this.remember(dir, fromBytes(name), r);
-    this.noteIfXattrFree(node, r.path);
+    this.noteIfXattrFree(node, r.path, r);
     return this.entry(node, r.stat);
   }
 

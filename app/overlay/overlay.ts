@@ -404,8 +404,8 @@ export class Overlay {
 
   // ---- extended attributes ---------------------------------------------------------------------
 
-  listXattrs(path: string): string[] {
-    const r = this.mustResolve(path);
+  /** `r`: the path already resolved, when the caller has it. */
+  listXattrs(path: string, r: Resolved = this.mustResolve(path)): string[] {
     const names = r.upper
       ? sys.llistxattr(this.storage.upper(path)).map((b) => b.toString('latin1'))
       : this.base.listXattrs(r.basePath!);
