@@ -9,7 +9,8 @@
         "src/ops.c",
         "src/sys.c",
         "src/nodeset.c",
-        "src/datapool.c"
+        "src/datapool.c",
+        "src/passthrough.c"
       ],
       "defines": ["NAPI_VERSION=8", "_FILE_OFFSET_BITS=64"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "<!@(pkg-config --cflags fuse3)"],

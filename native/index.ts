@@ -46,12 +46,24 @@ export interface OpenReply {
   fd: number; ino: bigint; extents?: { offset: number; length: number }[];
   keepCache?: boolean; directIo?: boolean;
   /**
+   * The kernel may read and write `fd`'s file itself (FUSE passthrough, when the kernel and the daemon's
+   * privileges allow): promise that this file stays the node's content while it is open. The binding
+   * falls back to serving the open itself when the kernel cannot take it.
+   */
+  passthrough?: boolean;
+  /**
    * Addition to the brief: called synchronously with the fh the binding allocated for this open, right
    * after the reply went to the kernel and before any `release(nodeid, fh)` for it can arrive. This is
    * how the engine learns fhs for `retarget`/`dupHandleFd`. When the kernel did not take the reply (the
    * open was interrupted) `onOpen` is still called, then `release` follows (and for create, `forget`).
    */
   onOpen?(fh: number): void;
+  /**
+   * Called instead of `onOpen` when the node is still open passthrough to another file (its content was
+   * replaced, say by a revert, while open): the kernel was answered ESTALE and looks the name up again,
+   * which must now give a new nodeid.
+   */
+  onStale?(): void;
 }
 
 /** setattr changes; an absent field is not changed. */
@@ -173,6 +185,14 @@ export interface Session {
   readonly closed: Promise<void>;
 }
 
+/** Counters for tests and the bench. */
+export interface DebugStats {
+  writeRequests: number; maxWriteSize: number; openHandles: number;
+  /** Negotiated with the kernel at INIT (and not given up for want of privilege since). */
+  passthrough: boolean;
+  passthroughOpens: number;
+}
+
 interface Addon {
   mount(mountpoint: string, argv: string[], opts: { entryTimeout: number; attrTimeout: number; writebackCache: boolean; posixAcl: boolean },
     dispatch: (...args: any[]) => void): unknown;
@@ -190,7 +210,7 @@ interface Addon {
   invalidateEntry(h: unknown, parent: number, name: Buffer): Promise<void>;
   invalidateInode(h: unknown, nodeid: number, offset?: number, length?: number): Promise<void>;
   setXattrFree(h: unknown, nodeid: number, free: boolean): void;
-  debugStats(h: unknown): { writeRequests: number; maxWriteSize: number; openHandles: number };
+  debugStats(h: unknown): DebugStats;
   sys: typeof sys;
 }
 
@@ -322,8 +342,12 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     }
   };
 
-  /** r = the fh, negative when the kernel did not take the reply (release/forget are then queued). */
+  /** r = the fh, negative when the kernel did not take the reply (release/forget are then queued), 0 when stale. */
   const opened = (open: OpenReply, r: number): void => {
+    if (r === 0) {
+      if (open.onStale) notify('onStale', () => open.onStale!());
+      return;
+    }
     const fh = Math.abs(r);
     if (open.onOpen) notify('onOpen', () => open.onOpen!(fh));
   };
@@ -392,7 +416,7 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     posixAcl: options.posixAcl === true,
   }, dispatch);
 
-  const session: Session & { debugStats(): { writeRequests: number; maxWriteSize: number; openHandles: number } } = {
+  const session: Session & { debugStats(): DebugStats } = {
     mountpoint,
     closed,
     retarget: (fh, fd, extents) => native.retarget(handle, fh, fd, extents),

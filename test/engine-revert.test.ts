@@ -138,3 +138,23 @@ test('a file that exists before and after a revert or an undo never goes missing
       reader.kill();
     }
   }));
+
+test('a file reverted while open: the name shows base at once, and the open descriptor keeps the discarded copy', () =>
+  overlay(async (f) => {
+    fs.writeFileSync(f.m('c.txt'), 'local c\n');
+    const fd = fs.openSync(f.m('c.txt'), 'r+'); // a storage file: the kernel does its I/O itself (passthrough)
+    try {
+      const result = await controlCall(f.mnt, 'revert', { paths: ['/c.txt'] });
+      assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'base c\n');
+      fs.writeFileSync(f.m('c.txt'), 'after the revert\n'); // a new copy-up beside the open descriptor
+      fs.writeSync(fd, 'LOCAL', 0);
+      const buf = Buffer.alloc(64);
+      assert.equal(buf.subarray(0, fs.readSync(fd, buf, 0, 64, 0)).toString(), 'LOCAL c\n', 'the descriptor reads what it writes');
+      assert.equal(fs.fstatSync(fd).size, 8);
+      assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'after the revert\n');
+      assert.ok(result.trashId);
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'after the revert\n');
+  }));

@@ -328,6 +328,98 @@ describe('native binding: handles and invalidation', () => {
   });
 });
 
+describe('native binding: kernel passthrough', () => {
+  interface Stats { writeRequests: number; openHandles: number; passthrough: boolean; passthroughOpens: number }
+  const settled = async (s: Served, want: (st: Stats) => boolean): Promise<Stats> => {
+    let st = await s.call<Stats>('stats');
+    for (let i = 0; i < 200 && !want(st); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      st = await s.call<Stats>('stats');
+    }
+    return st;
+  };
+
+  test('an offered file is read and written by the kernel itself: no write reaches the daemon', async () => {
+    await withServer({ kernelPassthrough: true }, async (s) => {
+      fs.statSync(path.join(s.mountpoint, '.')); // waits for the INIT handshake
+      const before = await s.call<Stats>('stats');
+      assert.equal(before.passthrough, true, 'negotiated at INIT (this kernel has FUSE passthrough and the test runs as root)');
+      const data = crypto.randomBytes(4 * MiB);
+      const f = path.join(s.mountpoint, 'p.bin');
+      const w = fs.openSync(f, 'w');
+      const r = fs.openSync(f, 'r'); // a second open of the node shares its backing file
+      try {
+        assert.equal((await s.call<Stats>('stats')).passthroughOpens, 2);
+        assert.equal(fs.writeSync(w, data, 0, data.length, 0), data.length);
+        assert.equal(fs.fstatSync(r).size, data.length, 'the size the kernel learnt from its own write');
+        const back = Buffer.alloc(data.length);
+        assert.equal(fs.readSync(r, back, 0, back.length, 0), data.length);
+        assert.ok(back.equals(data), 'read back through the other open');
+        fs.ftruncateSync(w, 100);
+        assert.equal(fs.statSync(f).size, 100);
+      } finally {
+        fs.closeSync(w);
+        fs.closeSync(r);
+      }
+      const after = await settled(s, (st) => st.openHandles === 0);
+      assert.equal(after.passthroughOpens, 0, 'both released');
+      assert.equal(after.writeRequests, before.writeRequests, 'no write request reached the daemon');
+      assert.ok(fs.readFileSync(path.join(s.source, 'p.bin')).equals(data.subarray(0, 100)));
+      assert.ok(fs.readFileSync(f).equals(data.subarray(0, 100)), 'a new open reads the file');
+    });
+  });
+
+  test('a node open the cached way is served the cached way, even when offered', async () => {
+    await withServer({}, async (s) => {
+      fs.writeFileSync(path.join(s.source, 'c.txt'), 'cached');
+      const f = path.join(s.mountpoint, 'c.txt');
+      const cached = fs.openSync(f, 'r');
+      try {
+        await s.call('offerPassthrough', true);
+        const before = await s.call<Stats>('stats');
+        const w = fs.openSync(f, 'r+'); // the kernel would refuse passthrough beside a cached open (ETXTBSY)
+        try {
+          assert.equal((await s.call<Stats>('stats')).passthroughOpens, 0);
+          fs.writeSync(w, 'CACHED', 0);
+        } finally {
+          fs.closeSync(w);
+        }
+        assert.equal((await s.call<Stats>('stats')).writeRequests, before.writeRequests + 1, 'the write came through the daemon');
+        const buf = Buffer.alloc(16);
+        assert.equal(buf.subarray(0, fs.readSync(cached, buf, 0, 16, 0)).toString(), 'CACHED');
+      } finally {
+        fs.closeSync(cached);
+      }
+      await settled(s, (st) => st.openHandles === 0);
+      const again = fs.openSync(f, 'r');
+      try {
+        assert.equal((await s.call<Stats>('stats')).passthroughOpens, 1, 'once nothing is open the cached way, passthrough');
+      } finally {
+        fs.closeSync(again);
+      }
+    });
+  });
+
+  test('a node whose file was replaced while open passthrough comes back as a new inode; the old descriptor keeps its file', async () => {
+    await withServer({ kernelPassthrough: true }, async (s) => {
+      const src = path.join(s.source, 'r.txt');
+      fs.writeFileSync(src, 'old');
+      const f = path.join(s.mountpoint, 'r.txt');
+      const old = fs.openSync(f, 'r+');
+      try {
+        fs.renameSync(src, path.join(s.source, 'r.old')); // what a revert does to a storage file
+        fs.writeFileSync(src, 'new content');
+        assert.equal(fs.readFileSync(f, 'utf8'), 'new content', 'the open after the swap reads the new file');
+        assert.equal(await s.call('staleOpens'), 1, 'it was answered ESTALE once, then looked up again');
+        fs.writeSync(old, 'OLD', 0);
+        assert.equal(fs.readFileSync(path.join(s.source, 'r.old'), 'utf8'), 'OLD', 'the old descriptor still writes its own file');
+      } finally {
+        fs.closeSync(old);
+      }
+    });
+  });
+});
+
 describe('native binding: lifecycle', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`clean unmount on ${signal}`, async () => {

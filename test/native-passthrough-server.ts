@@ -19,6 +19,8 @@ export interface ServerOptions {
   keepCache?: boolean;
   allowOther?: boolean;
   writebackCache?: boolean;
+  /** Offer FUSE passthrough for every plain file (the kernel then reads and writes it itself). */
+  kernelPassthrough?: boolean;
 }
 
 export interface CallRecord { op: string; uid: number; gid: number; name?: string; set?: Record<string, string>; fh?: boolean }
@@ -36,6 +38,8 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
   const openByNode = new Map<number, Set<number>>();
   const released: number[] = [];
   const extentViews = new Map<string, ExtentView>();
+  let staleOpens = 0;
+  let offerPassthrough = opts.kernelPassthrough === true;
   let session: Session;
 
   const nodeOf = (nodeid: number): Node => {
@@ -78,6 +82,11 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
     fd,
     ino,
     keepCache: opts.keepCache,
+    passthrough: offerPassthrough && !extentViews.has(p),
+    onStale: () => {
+      if (byPath.get(p) === nodeid) byPath.delete(p); // the next lookup makes a new node
+      staleOpens++;
+    },
     onOpen: (fh) => {
       let set = openByNode.get(nodeid);
       if (!set) openByNode.set(nodeid, (set = new Set()));
@@ -243,6 +252,8 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
 
   const commands: Record<string, (...args: any[]) => unknown> = {
     stats,
+    staleOpens: () => staleOpens,
+    offerPassthrough: (on: boolean) => void (offerPassthrough = on),
     liveNodes: () => nodes.size,
     anomalies: () => anomalies,
     calls: () => calls,

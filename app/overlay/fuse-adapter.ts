@@ -362,6 +362,10 @@ export class FuseAdapter implements FuseOps {
       ino: node.ino,
       extents: opened.extents,
       keepCache: true,
+      // A storage file stays the node's content while open (only a revert replaces it, and then the node
+      // goes: onStale). A base file's handles must follow its copy-up (retarget), so the kernel may not own them.
+      passthrough: !opened.onBase,
+      onStale: () => this.letGo(node),
       onOpen: (fh) => {
         const handle: OpenHandle = { node, flags, onBase: opened.onBase };
         this.handles.set(fh, handle);
@@ -418,6 +422,12 @@ export class FuseAdapter implements FuseOps {
     const node = dir.children?.get(name);
     this.detachName(dir, name);
     if (node && node.links.length === 0 && this.byIno.get(node.ino) === node) this.byIno.delete(node.ino);
+  }
+
+  /** The node keeps only its open files: its names, and its inode number, will lead to a new node. */
+  private letGo(node: InodeNode): void {
+    for (const link of [...node.links]) this.detachName(link.parent, link.name);
+    if (this.byIno.get(node.ino) === node) this.byIno.delete(node.ino);
   }
 
   private detachName(dir: InodeNode, name: string): void {

@@ -61,6 +61,7 @@ struct handle {
   size_t next;
   off_t ext_total;
   pthread_rwlock_t lock; /* read: data path; write: retarget */
+  int io;                /* enum io_mode: how the kernel does this open's I/O (passthrough.c) */
   int refs;              /* table ref + users (under session->hlock) */
   struct handle *hnext;  /* hash chain */
 };
@@ -108,6 +109,9 @@ void datapool_stop(struct session *s);
 
 #define HBUCKETS 1024
 #define PBUCKETS 1024
+#define NIO_BUCKETS 256
+
+struct node_io;
 
 struct notify_job;
 
@@ -119,6 +123,10 @@ struct session {
   bool posix_acl; /* false: system.posix_acl_* xattrs are refused here, without a trip to JS */
   /* Nodes JS found without xattrs: getxattr and listxattr are answered here until an xattr changes. */
   struct nodeset xattr_free;
+  /* FUSE passthrough: negotiated at INIT; what each nodeid has open (JS thread only, passthrough.c). */
+  bool passthrough;
+  uint64_t pt_init_unique;
+  struct node_io *node_io[NIO_BUCKETS];
   /* Requests are read and answered on the JS thread (see serve_requests in session.c). */
   napi_env env;
   napi_ref dispatch;              /* the wrapper's dispatch function */
@@ -211,6 +219,20 @@ struct handle *handle_get(struct session *s, uint64_t fh);
 void handle_put(struct session *s, struct handle *h);
 struct handle *handle_remove(struct session *s, uint64_t fh);
 void handles_close_all(struct session *s);
+
+/* passthrough.c (JS thread only) */
+enum io_mode { IO_NONE = 0, IO_CACHED, IO_PASSTHROUGH, IO_CONFLICT };
+/* Routes the session's I/O through the callbacks that negotiate passthrough; after mounting. */
+int passthrough_attach(struct session *s);
+/* For a new open handle: passthrough (its backing id then goes into the reply being sent) when offered
+ * and the kernel will take it, else cached; IO_CONFLICT when the node is open passthrough to another file. */
+enum io_mode io_choose(struct session *s, struct handle *h, bool offered);
+/* After the open or create reply went out. */
+void io_replied(void);
+/* The handle is gone (released, or the kernel did not take the open). */
+void io_release(struct session *s, struct handle *h);
+int io_passthrough_opens(struct session *s);
+void io_forget_all(struct session *s);
 
 /* sys.c */
 napi_value init_sys(napi_env env, napi_value exports);

@@ -506,7 +506,10 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   struct session *s = S(req);
   struct handle *h = handle_remove(s, fi->fh);
-  if (h) handle_put(s, h); /* closes the fd once no JS call holds it */
+  if (h) {
+    io_release(s, h);
+    handle_put(s, h); /* closes the fd once no JS call holds it */
+  }
   fuse_reply_err(req, 0);
   if (h) send_release(s, ino, fi->fh);
 }

@@ -434,6 +434,7 @@ static void session_cleanup(napi_env env, struct session *s) {
   free(s->buf.mem);
   s->buf.mem = NULL;
   handles_close_all(s);
+  io_forget_all(s);
   napi_delete_reference(env, s->dispatch);
   napi_delete_reference(env, s->resource);
   napi_async_destroy(env, s->async);
@@ -506,7 +507,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   capture_len = 0;
   struct fuse_args args = FUSE_ARGS_INIT((int)n, argv);
   s->se = fuse_session_new(&args, &minifo_ops, sizeof minifo_ops, s);
-  int ok = s->se && fuse_session_mount(s->se, mp) == 0;
+  int ok = s->se && fuse_session_mount(s->se, mp) == 0 && passthrough_attach(s) == 0;
   capture_buf = NULL;
   fuse_opt_free_args(&args);
   for (uint32_t i = 0; i < n; i++) free(argv[i]);
@@ -700,7 +701,7 @@ static napi_value ReplyBuf(napi_env env, napi_callback_info info) {
 
 /* Creates the handle for an open/create reply; NULL (thrown) on bad input. */
 static struct handle *make_handle(napi_env env, struct session *s, napi_value o, fuse_ino_t nodeid,
-                                  struct fuse_file_info *fi) {
+                                  struct fuse_file_info *fi, bool *conflict) {
   int64_t fd, ino;
   if (!get_prop_i64(env, o, "fd", true, &fd, NULL) || !get_prop_i64(env, o, "ino", true, &ino, NULL))
     return NULL;
@@ -708,8 +709,9 @@ static struct handle *make_handle(napi_env env, struct session *s, napi_value o,
   struct extent *ext;
   size_t next;
   if (!get_prop(env, o, "extents", &ev) || !get_extents(env, ev, &ext, &next)) return NULL;
-  bool keep, direct;
-  if (!get_prop_bool(env, o, "keepCache", &keep) || !get_prop_bool(env, o, "directIo", &direct)) {
+  bool keep, direct, passthrough;
+  if (!get_prop_bool(env, o, "keepCache", &keep) || !get_prop_bool(env, o, "directIo", &direct) ||
+      !get_prop_bool(env, o, "passthrough", &passthrough)) {
     free(ext);
     return NULL;
   }
@@ -722,12 +724,28 @@ static struct handle *make_handle(napi_env env, struct session *s, napi_value o,
   fi->fh = h->fh;
   fi->keep_cache = keep;
   fi->direct_io = direct;
+  if (io_choose(s, h, passthrough && !direct) == IO_CONFLICT) {
+    struct handle *r = handle_remove(s, h->fh);
+    if (r) handle_put(s, r); /* closes fd */
+    *conflict = true;
+    return NULL;
+  }
   return h;
+}
+
+/* The node is open passthrough to a file that is no longer its content (it was reverted meanwhile): the
+ * kernel would refuse this open either way. ESTALE makes it look the name up again, and JS (told by the
+ * 0 returned) lets the old node go, so the name comes back as a new inode. */
+static napi_value reply_stale(napi_env env, struct session *s, uint64_t id, fuse_req_t req) {
+  finish(s, id);
+  fuse_reply_err(req, ESTALE);
+  return js_i64(env, 0);
 }
 
 /* The kernel did not take the open: undo it as if released. */
 static void undo_open(struct session *s, struct handle *h, fuse_ino_t nodeid) {
   uint64_t fh = h->fh;
+  io_release(s, h);
   struct handle *r = handle_remove(s, fh);
   if (r) handle_put(s, r);
   struct msg *m = calloc(1, sizeof *m);
@@ -741,13 +759,17 @@ static void undo_open(struct session *s, struct handle *h, fuse_ino_t nodeid) {
 static napi_value ReplyOpen(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(3)
   struct fuse_file_info fi = p->fi;
-  struct handle *h = make_handle(env, s, a[2], p->ino, &fi);
+  bool conflict = false;
+  struct handle *h = make_handle(env, s, a[2], p->ino, &fi, &conflict);
+  if (conflict) return reply_stale(env, s, id, p->req);
   if (!h) return NULL;
   fuse_req_t req = p->req;
   fuse_ino_t nodeid = p->ino;
   finish(s, id);
   uint64_t fh = h->fh;
-  if (fuse_reply_open(req, &fi) != 0) {
+  int sent = fuse_reply_open(req, &fi);
+  io_replied();
+  if (sent != 0) {
     undo_open(s, h, nodeid);
     return js_i64(env, -(int64_t)fh);
   }
@@ -761,12 +783,16 @@ static napi_value ReplyCreate(napi_env env, napi_callback_info info) {
   if (!get_entry(env, s, a[2], &e)) return NULL;
   if (e.ino == 0) return throw_msg(env, "ERR_INVALID_ARG_VALUE", "create reply: nodeid 0");
   struct fuse_file_info fi = p->fi;
-  struct handle *h = make_handle(env, s, a[3], e.ino, &fi);
+  bool conflict = false;
+  struct handle *h = make_handle(env, s, a[3], e.ino, &fi, &conflict);
+  if (conflict) return reply_stale(env, s, id, p->req);
   if (!h) return NULL;
   fuse_req_t req = p->req;
   finish(s, id);
   uint64_t fh = h->fh;
-  if (fuse_reply_create(req, &e, &fi) != 0) {
+  int sent = fuse_reply_create(req, &e, &fi);
+  io_replied();
+  if (sent != 0) {
     undo_open(s, h, e.ino);
     struct msg *m = calloc(1, sizeof *m);
     m->kind = M_FORGET;
@@ -1026,6 +1052,8 @@ static napi_value DebugStats(napi_env env, napi_callback_info info) {
     for (struct handle *h = s->handles[i]; h; h = h->hnext) open++;
   pthread_mutex_unlock(&s->hlock);
   napi_set_named_property(env, o, "openHandles", js_num(env, (double)open));
+  napi_set_named_property(env, o, "passthrough", js_bool(env, s->passthrough));
+  napi_set_named_property(env, o, "passthroughOpens", js_num(env, io_passthrough_opens(s)));
   return o;
 }
 

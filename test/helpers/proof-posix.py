@@ -22,7 +22,7 @@ def setup(d):
         os.mkdir(name)
         os.chmod(name, mode)
     for name, mode in [('file', 0o644), ('full/x', 0o644), ('secret', 0o600), ('setid', 0o6755), ('sticky/roots', 0o666),
-                       ('pub/roots', 0o644), ('dir/a', 0o644), ('closed/in', 0o644)]:
+                       ('pub/roots', 0o644), ('pub/setid-rw', 0o6777), ('dir/a', 0o644), ('closed/in', 0o644)]:
         with open(name, 'w') as f:
             f.write('base ' + name + '\n')
         os.chmod(name, mode)
@@ -35,6 +35,11 @@ def setup(d):
     os.symlink('loop2', 'loop1')
     os.symlink('loop1', 'loop2')
     os.symlink('file', 'tofile')
+
+
+def write_at(name, data):
+    with open(name, 'r+') as f:
+        f.write(data)
 
 
 def code(fn):
@@ -124,6 +129,9 @@ def run(d):
     if ROOT:
         C('chown a setuid file', lambda: os.chown('setid', 1, 1))
         out['mode after chown of setuid file'] = oct(os.stat('setid').st_mode & 0o7777)
+    # a write by a caller without CAP_FSETID clears setuid and setgid (root's write, first, copies the file up)
+    C('write a setuid file', lambda: write_at('pub/setid-rw', 'w'))
+    out['mode after a write to a setuid file'] = oct(os.stat('pub/setid-rw').st_mode & 0o7777)
     # truncate / ftruncate
     C('truncate to a negative size', lambda: os.truncate(w + '/mine', -1))
     C('truncate a folder', lambda: os.truncate('dir', 0))
