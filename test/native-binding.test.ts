@@ -17,8 +17,8 @@ const MiB = 1 << 20;
 const GiB = 1024 * MiB;
 const NATIVE_JS = path.join(__dirname, '..', 'native', 'index.js');
 
-async function withServer(opts: Parameters<typeof serveFolder>[0], fn: (s: Served) => Promise<void>): Promise<void> {
-  const s = await serveFolder(opts);
+async function withServer(opts: Parameters<typeof serveFolder>[0], fn: (s: Served) => Promise<void>, source?: string): Promise<void> {
+  const s = await serveFolder(opts, source);
   try {
     await fn(s);
     assert.deepEqual(await s.call('anomalies'), [], 'the engine saw no bad nodeids or lookup counts');
@@ -398,6 +398,27 @@ describe('native binding: kernel passthrough', () => {
         fs.closeSync(again);
       }
     });
+  });
+
+  test('files the kernel cannot pass through to (storage on overlayfs, a stacked filesystem) are served by the daemon', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minifo-stacked-'));
+    const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => path.join(dir, d));
+    for (const d of [lower, upper, work, merged]) fs.mkdirSync(d);
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+    try {
+      await withServer({ kernelPassthrough: true }, async (s) => {
+        const before = await s.call<Stats>('stats');
+        fs.writeFileSync(path.join(s.mountpoint, 'f.txt'), 'through the daemon');
+        assert.equal(fs.readFileSync(path.join(s.mountpoint, 'f.txt'), 'utf8'), 'through the daemon');
+        const after = await s.call<Stats>('stats');
+        assert.equal(after.passthrough, false, 'given up for the session after the kernel refused (ELOOP)');
+        assert.equal(after.writeRequests, before.writeRequests + 1, 'the write came through the daemon');
+        assert.equal(fs.readFileSync(path.join(s.source, 'f.txt'), 'utf8'), 'through the daemon');
+      }, path.join(merged, 'src'));
+    } finally {
+      execFileSync('umount', [merged]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a node whose file was replaced while open passthrough comes back as a new inode; the old descriptor keeps its file', async () => {

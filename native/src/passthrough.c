@@ -68,25 +68,29 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
   struct session *s = userdata;
   const struct k_out_header *out = iov[0].iov_base;
-  if (count != 2 || out->error != 0) return writev(fd, iov, count);
   /* Patched in a copy: the reply's buffer belongs to libfuse. */
   char copy[K_ENTRY_OUT_SIZE + sizeof(struct k_open_out)];
-  if (s->passthrough && out->unique == s->pt_init_unique && iov[1].iov_len == sizeof(struct k_init_out)) {
-    memcpy(copy, iov[1].iov_base, sizeof(struct k_init_out));
+  size_t len = count == 2 ? iov[1].iov_len : 0;
+  if (s->pt_init_unique != 0 && out->unique == s->pt_init_unique) {
+    s->pt_init_unique = 0;
+    if (!s->passthrough || out->error != 0 || len != sizeof(struct k_init_out)) {
+      s->passthrough = false;
+      return writev(fd, iov, count);
+    }
+    memcpy(copy, iov[1].iov_base, len);
     struct k_init_out *init = (void *)copy;
     init->flags |= K_FUSE_INIT_EXT;
     init->flags2 |= K_FUSE_PASSTHROUGH_FLAGS2;
     init->max_stack_depth = STACK_DEPTH;
-    s->pt_init_unique = 0;
-  } else if (reply_backing_id > 0 && iov[1].iov_len >= sizeof(struct k_open_out) && iov[1].iov_len <= sizeof copy) {
-    memcpy(copy, iov[1].iov_base, iov[1].iov_len);
-    struct k_open_out *open = (void *)(copy + iov[1].iov_len - sizeof *open);
+  } else if (reply_backing_id > 0 && out->error == 0 && len >= sizeof(struct k_open_out) && len <= sizeof copy) {
+    memcpy(copy, iov[1].iov_base, len);
+    struct k_open_out *open = (void *)(copy + len - sizeof *open);
     open->open_flags = K_FOPEN_PASSTHROUGH; /* the kernel takes no other flag with it (keep_cache: EINVAL) */
     open->backing_id = reply_backing_id;
   } else {
     return writev(fd, iov, count);
   }
-  struct iovec patched[2] = {iov[0], {copy, iov[1].iov_len}};
+  struct iovec patched[2] = {iov[0], {copy, len}};
   return writev(fd, patched, 2);
 }
 
@@ -119,10 +123,18 @@ static struct node_io **slot_of(struct session *s, fuse_ino_t nodeid) {
   return p;
 }
 
+/* A refusal is about the daemon (EPERM: no CAP_SYS_ADMIN) or the storage filesystem (ELOOP: stacked), so it
+ * would repeat for every file: passthrough ends for the session, and the files are served the cached way. */
 static int backing_open(struct session *s, int fd) {
   struct k_backing_map map = {.fd = fd};
   int id = ioctl(fuse_session_fd(s->se), K_FUSE_DEV_IOC_BACKING_OPEN, &map);
-  if (id < 0 && errno == EPERM) s->passthrough = false; /* needs CAP_SYS_ADMIN: not for this daemon */
+  if (id < 0) {
+    const char *why = errno == EPERM   ? "the daemon lacks CAP_SYS_ADMIN"
+                      : errno == ELOOP ? "the storage is on a stacked filesystem such as overlayfs"
+                                       : strerror(errno);
+    fuse_log(FUSE_LOG_WARNING, "minifo: FUSE passthrough refused (%s); storage files are served by the daemon\n", why);
+    s->passthrough = false;
+  }
   return id;
 }
 
@@ -165,7 +177,8 @@ void io_release(struct session *s, struct handle *h) {
   if (!n || h->io == IO_NONE) return;
   if (h->io == IO_PASSTHROUGH && --n->passthrough == 0) {
     uint32_t id = (uint32_t)n->backing_id;
-    ioctl(fuse_session_fd(s->se), K_FUSE_DEV_IOC_BACKING_CLOSE, &id);
+    if (ioctl(fuse_session_fd(s->se), K_FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0)
+      fuse_log(FUSE_LOG_ERR, "minifo: closing FUSE backing id %u: %s\n", id, strerror(errno));
   }
   if (h->io == IO_CACHED) n->cached--;
   h->io = IO_NONE;
