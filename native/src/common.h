@@ -224,9 +224,10 @@ void handles_close_all(struct session *s);
 enum io_mode { IO_NONE = 0, IO_CACHED, IO_PASSTHROUGH, IO_CONFLICT };
 /* Routes the session's I/O through the callbacks that negotiate passthrough; after mounting. */
 int passthrough_attach(struct session *s);
-/* For a new open handle: passthrough (its backing id then goes into the reply being sent) when offered
- * and the kernel will take it, else cached; IO_CONFLICT when the node is open passthrough to another file. */
-enum io_mode io_choose(struct session *s, struct handle *h, bool offered);
+/* For a new open handle: passthrough (its backing id then goes into the reply being sent) when offered, for
+ * writing or beside other passthrough opens, and the kernel will take it, else cached; IO_CONFLICT when the
+ * node is open passthrough to another file. */
+enum io_mode io_choose(struct session *s, struct handle *h, bool offered, bool writable);
 /* After the open or create reply went out. */
 void io_replied(void);
 /* The handle is gone (released, or the kernel did not take the open). */

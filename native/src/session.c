@@ -724,7 +724,7 @@ static struct handle *make_handle(napi_env env, struct session *s, napi_value o,
   fi->fh = h->fh;
   fi->keep_cache = keep;
   fi->direct_io = direct;
-  if (io_choose(s, h, passthrough && !direct) == IO_CONFLICT) {
+  if (io_choose(s, h, passthrough && !direct, (fi->flags & O_ACCMODE) != O_RDONLY) == IO_CONFLICT) {
     struct handle *r = handle_remove(s, h->fh);
     if (r) handle_put(s, r); /* closes fd */
     *conflict = true;
