@@ -202,3 +202,22 @@ test('a hard link to a base symlink is one inode with the right link count, acro
     assert.equal(fs.lstatSync(f.m('moved')).nlink, 1);
     assert.equal(fs.readlinkSync(f.m('moved')), 'target');
   }));
+
+test("a new folder's link count counts the base folders renamed into it, as they come and go", () =>
+  overlay((f) => {
+    const nlink = (p: string): number => fs.statSync(f.m(p)).nlink;
+    fs.mkdirSync(f.m('new'));
+    fs.mkdirSync(f.m('other'));
+    assert.equal(nlink('new'), 2);
+    fs.renameSync(f.m('docs/old'), f.m('new/old')); // a base folder: a redirect, no storage copy
+    assert.equal(nlink('new'), 3, 'its ".." links to new');
+    fs.renameSync(f.m('new/old'), f.m('other/old'));
+    assert.equal(nlink('new'), 2, 'moved on');
+    assert.equal(nlink('other'), 3);
+    fs.renameSync(f.m('docs'), f.m('other/docs')); // and a second one, beside it
+    assert.equal(nlink('other'), 4);
+    f.remount(); // the counts are rebuilt from META
+    assert.equal(nlink('other'), 4);
+    fs.rmSync(f.m('other/old'), { recursive: true });
+    assert.equal(nlink('other'), 3, 'deleted');
+  }));

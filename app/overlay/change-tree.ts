@@ -20,6 +20,8 @@ export class ChangeNode {
   whiteout = false;
   upper: Upper = null;
   from: string | null = null;
+  /** How many children have a `from`: a folder's link count scans its children only when some do. */
+  redirectedChildren = 0;
 
   get hasState(): boolean {
     return this.whiteout || this.from !== null || (this.upper !== null && this.upper !== 'parent');
@@ -67,6 +69,7 @@ export class ChangeTree {
   /** Sets the recorded state at a path, keeping a 'parent' folder when the state has no upper of its own. */
   setState(path: string, state: PathState): void {
     const node = this.ensure(path);
+    if (path !== ROOT) this.get(parentOf(path))!.redirectedChildren += Number(state.from !== null) - Number(node.from !== null);
     node.whiteout = state.whiteout;
     node.from = state.from;
     node.upper = state.upper ?? (node.upper === 'parent' ? 'parent' : null);
@@ -82,11 +85,13 @@ export class ChangeTree {
       this.clear(to);
       return;
     }
-    parent!.children!.delete(nameOf(from));
+    this.detach(parent!, nameOf(from));
     this.prune(parentOf(from));
     const target = this.ensure(parentOf(to));
+    this.detach(target, nameOf(to));
     target.children ??= new Map();
     target.children.set(nameOf(to), node);
+    if (node.from !== null) target.redirectedChildren += 1;
     this.prune(to);
   }
 
@@ -99,8 +104,15 @@ export class ChangeTree {
     }
     const parent = this.get(parentOf(path));
     if (!parent?.children) return;
-    parent.children.delete(nameOf(path));
+    this.detach(parent, nameOf(path));
     this.prune(parentOf(path));
+  }
+
+  private detach(parent: ChangeNode, name: string): void {
+    const child = parent.children?.get(name);
+    if (!child) return;
+    if (child.from !== null) parent.redirectedChildren -= 1;
+    parent.children!.delete(name);
   }
 
   /** Drops empty nodes from `path` upwards, so the tree only holds paths with state. */
@@ -109,8 +121,7 @@ export class ChangeTree {
     while (p !== ROOT) {
       const node = this.get(p);
       if (!node || !node.isEmpty) return;
-      const parent = this.get(parentOf(p))!;
-      parent.children!.delete(nameOf(p));
+      this.detach(this.get(parentOf(p))!, nameOf(p));
       p = parentOf(p);
     }
   }

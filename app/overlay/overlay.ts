@@ -656,6 +656,7 @@ export class Overlay {
   /** Base folders renamed into a folder without a storage copy of their own: subfolders storage's count misses. */
   private renamedInFolders(node: ChangeNode): bigint {
     let count = 0n;
+    if (node.redirectedChildren === 0) return count; // the folder's getattr follows every create in it: no scan
     for (const child of node.children?.values() ?? []) {
       if (child.from !== null && !child.upper) {
         const base = this.base.lstat(child.from);
