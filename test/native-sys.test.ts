@@ -48,6 +48,12 @@ describe('native sys', () => {
     } finally {
       fs.closeSync(fd);
     }
+    // A list of names longer than the first buffer the binding tries (1 KiB)
+    const many = path.join(dir, 'many');
+    fs.writeFileSync(many, '');
+    const names = Array.from({ length: 30 }, (_, i) => `user.${String(i).padStart(2, '0')}-${'n'.repeat(50)}`);
+    for (const name of names) sys.lsetxattr(many, name, Buffer.from('v'), 0);
+    assert.deepEqual(sys.llistxattr(many).map(String).sort(), names);
     // l*: a symlink's own xattrs (user.* is not allowed on symlinks), not its target's
     fs.symlinkSync(f, path.join(dir, 'xl'));
     assert.deepEqual(sys.llistxattr(path.join(dir, 'xl')), []);

@@ -390,9 +390,11 @@ export class Overlay {
 
   /** chmod, chown, truncate and utimens. A base entry is copied up first (without data for a truncate to 0). */
   async setattr(path: string, attrs: SetAttrs): Promise<Resolved> {
-    const r = this.mustResolve(path);
-    if (!r.upper) await this.copyUp(path, { data: attrs.size !== 0 });
-    else if (this.tree.get(path)!.upper === 'parent') this.markModified(path);
+    // Hot (tar sets times, owner and mode of every file it makes): the change tree says whether storage has
+    // the entry, without resolve()'s lstats; copyUp resolves (and fails on a missing entry) itself.
+    const upper = this.tree.get(path)?.upper ?? null;
+    if (upper === null) await this.copyUp(path, { data: attrs.size !== 0 });
+    else if (upper === 'parent') this.markModified(path);
     const target = this.storage.upper(path);
     if (attrs.size !== undefined) fs.truncateSync(target, attrs.size);
     if (attrs.uid !== undefined || attrs.gid !== undefined) fs.lchownSync(target, attrs.uid ?? -1, attrs.gid ?? -1);

@@ -79,18 +79,16 @@ static napi_value do_getxattr(napi_env env, napi_value target, napi_value namev,
 static napi_value do_listxattr(napi_env env, napi_value target, bool byfd) {
   struct target t;
   if (!get_target(env, target, byfd, &t)) return NULL;
-  char *buf = NULL;
-  ssize_t n;
-  for (;;) {
+  /* One call when the names fit the stack buffer (most files have none: the engine asks after every create). */
+  char small[1024];
+  char *buf = small;
+  ssize_t n = byfd ? flistxattr(t.fd, small, sizeof small) : llistxattr(t.path, small, sizeof small);
+  while (n < 0 && errno == ERANGE) {
     ssize_t need = byfd ? flistxattr(t.fd, NULL, 0) : llistxattr(t.path, NULL, 0);
-    if (need < 0) {
-      n = -1;
-      break;
-    }
-    free(buf);
+    if (need < 0) break;
+    if (buf != small) free(buf);
     buf = malloc((size_t)need + 1);
     n = byfd ? flistxattr(t.fd, buf, (size_t)need) : llistxattr(t.path, buf, (size_t)need);
-    if (n >= 0 || errno != ERANGE) break;
   }
   int err = errno;
   napi_value arr = NULL;
@@ -105,7 +103,7 @@ static napi_value do_listxattr(napi_env env, napi_value target, bool byfd) {
       i += (ssize_t)l + 1;
     }
   }
-  free(buf);
+  if (buf != small) free(buf);
   free(t.path);
   return arr;
 }
