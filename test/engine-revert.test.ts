@@ -158,3 +158,29 @@ test('a file reverted while open: the name shows base at once, and the open desc
     }
     assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'after the revert\n');
   }));
+
+test('reads through a descriptor held across a revert and its undo never show in a new open', () =>
+  overlay(async (f) => {
+    fs.writeFileSync(f.m('c.txt'), 'local c\n');
+    const readAll = (fd: number): string => {
+      const buf = Buffer.alloc(64);
+      return buf.subarray(0, fs.readSync(fd, buf, 0, 64, 0)).toString();
+    };
+    const held = fs.openSync(f.m('c.txt'), 'r'); // read-only: served through the kernel's page cache
+    try {
+      const { trashId } = await controlCall(f.mnt, 'revert', { paths: ['/c.txt'] });
+      // The kernel keeps one file's pages per node: what this descriptor reads must not become the name's.
+      const seenByHeld = readAll(held);
+      assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'base c\n', `a new open after the revert (the held descriptor read ${JSON.stringify(seenByHeld)})`);
+      const again = fs.openSync(f.m('c.txt'), 'r');
+      try {
+        await controlCall(f.mnt, 'undoRevert', { trashId: trashId! });
+        const seenByAgain = readAll(again);
+        assert.equal(fs.readFileSync(f.m('c.txt'), 'utf8'), 'local c\n', `a new open after the undo (the held descriptor read ${JSON.stringify(seenByAgain)})`);
+      } finally {
+        fs.closeSync(again);
+      }
+    } finally {
+      fs.closeSync(held);
+    }
+  }));

@@ -30,6 +30,8 @@ class InodeNode {
   children: Map<string, InodeNode> | null = null;
   /** A folder's names as last listed; dropped whenever the folder may have changed. */
   listing: DirListing | null = null;
+  /** Let go while files were open on it (see letGo): an open of it answers ESTALE, and its name a new node. */
+  stale = false;
 
   /** The file type (S_IFMT bits): the kernel marks an inode bad (EIO) if a nodeid comes back as another type. */
   constructor(readonly nodeid: number, readonly ino: bigint, readonly type: number) {}
@@ -166,6 +168,8 @@ export class FuseAdapter implements FuseOps {
   async open(_c: Caller, nodeid: number, flags: number): Promise<OpenReply> {
     const openNow = async (): Promise<OpenReply> => {
       const node = this.node(nodeid);
+      // The kernel looks the name up again (and opens the new node) when its open answers ESTALE.
+      if (node.stale) throw new FsError('ESTALE', `inode ${nodeid} was replaced while open`);
       const path = this.mustPath(node);
       return this.openReply(node, path, flags, await this.overlay.open(path, flags));
     };
@@ -320,9 +324,13 @@ export class FuseAdapter implements FuseOps {
       }
       // Until the kernel has dropped its entry it may still open the node by this name, so the name is kept
       // while it leads to the same object; a name that now shows something else (or nothing) is let go.
+      // So is a file open right now: its open files keep the file they had, and the kernel caches one file's
+      // pages per node, so the name's new content must come as a new node (reads through an old descriptor
+      // would fill the cache with the old content otherwise).
       const path = this.pathOf(dir);
       const now = path === null ? null : this.overlay.resolveChecked(join(path, name));
-      if (now?.stat.ino !== node.ino) this.detachName(dir, name);
+      if ([...this.handles.values()].some((h) => h.node === node)) this.letGo(node);
+      else if (now?.stat.ino !== node.ino) this.detachName(dir, name);
     }
     return pending;
   }
@@ -426,6 +434,7 @@ export class FuseAdapter implements FuseOps {
 
   /** The node keeps only its open files: its names, and its inode number, will lead to a new node. */
   private letGo(node: InodeNode): void {
+    node.stale = true;
     for (const link of [...node.links]) this.detachName(link.parent, link.name);
     if (this.byIno.get(node.ino) === node) this.byIno.delete(node.ino);
   }
