@@ -184,3 +184,19 @@ test('reads through a descriptor held across a revert and its undo never show in
       fs.closeSync(held);
     }
   }));
+
+test("reads through a descriptor held across its folder's revert never show in a new open", () =>
+  overlay(async (f) => {
+    // Of the base file's size: a change of size would make the kernel drop its pages anyway.
+    fs.writeFileSync(f.m('dir/b.txt'), 'BASE B\n');
+    const inside = fs.openSync(f.m('dir/b.txt'), 'r');
+    try {
+      await controlCall(f.mnt, 'revert', { paths: ['/dir'] });
+      const buf = Buffer.alloc(64);
+      const seen = buf.subarray(0, fs.readSync(inside, buf, 0, 64, 0)).toString();
+      assert.equal(seen, 'BASE B\n', 'the descriptor keeps the discarded copy');
+      assert.equal(fs.readFileSync(f.m('dir/b.txt'), 'utf8'), 'base b\n', 'a new open after the revert');
+    } finally {
+      fs.closeSync(inside);
+    }
+  }));

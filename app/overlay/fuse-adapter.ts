@@ -297,20 +297,26 @@ export class FuseAdapter implements FuseOps {
     const session = this.session;
     if (!session) return Promise.resolve();
     const pending: Promise<void>[] = [];
+    const open = new Set([...this.handles.values()].map((h) => h.node));
     for (const path of paths) {
       if (path === ROOT) {
-        for (const child of [...(this.root.children?.keys() ?? [])]) pending.push(...this.invalidateName(session, this.root, child));
+        for (const child of [...(this.root.children?.keys() ?? [])]) pending.push(...this.invalidateName(session, this.root, child, open));
         pending.push(session.invalidateInode(ROOT_NODEID));
         continue;
       }
       const dir = this.nodeAt(parentOf(path));
       if (!dir) continue;
-      pending.push(...this.invalidateName(session, dir, nameOf(path)), session.invalidateInode(dir.nodeid));
+      pending.push(...this.invalidateName(session, dir, nameOf(path), open), session.invalidateInode(dir.nodeid));
     }
     return Promise.all(pending).then(() => undefined);
   }
 
-  private invalidateName(session: Session, dir: InodeNode, name: string): Promise<void>[] {
+  /**
+   * `open`: the nodes with open files. Those are let go: an open descriptor keeps the file it had, and the kernel
+   * caches one file's pages per node, so the name's new content must come as a new node (reads through the old
+   * descriptor would fill the name's cache with the old content otherwise).
+   */
+  private invalidateName(session: Session, dir: InodeNode, name: string, open: Set<InodeNode>): Promise<void>[] {
     const pending = [session.invalidateEntry(dir.nodeid, Buffer.from(name, 'latin1'))];
     const node = dir.children?.get(name);
     if (node) {
@@ -321,16 +327,13 @@ export class FuseAdapter implements FuseOps {
         n.listing = null;
         session.setXattrFree(n.nodeid, false);
         for (const child of n.children?.values() ?? []) stack.push(child);
+        if (open.has(n)) this.letGo(n);
       }
       // Until the kernel has dropped its entry it may still open the node by this name, so the name is kept
       // while it leads to the same object; a name that now shows something else (or nothing) is let go.
-      // So is a file open right now: its open files keep the file they had, and the kernel caches one file's
-      // pages per node, so the name's new content must come as a new node (reads through an old descriptor
-      // would fill the cache with the old content otherwise).
       const path = this.pathOf(dir);
       const now = path === null ? null : this.overlay.resolveChecked(join(path, name));
-      if ([...this.handles.values()].some((h) => h.node === node)) this.letGo(node);
-      else if (now?.stat.ino !== node.ino) this.detachName(dir, name);
+      if (!node.stale && now?.stat.ino !== node.ino) this.detachName(dir, name);
     }
     return pending;
   }
@@ -370,8 +373,9 @@ export class FuseAdapter implements FuseOps {
       ino: node.ino,
       extents: opened.extents,
       keepCache: true,
-      // A storage file stays the node's content while open (only a revert replaces it, and then the node
-      // goes: onStale). A base file's handles must follow its copy-up (retarget), so the kernel may not own them.
+      // A storage file stays the node's content while open: a revert, undo or merge that replaces it lets the
+      // node go first (invalidateName), and onStale covers an open racing with that. A base file's handles must
+      // follow its copy-up (retarget), so the kernel may not own them.
       passthrough: !opened.onBase,
       onStale: () => this.letGo(node),
       onOpen: (fh) => {
