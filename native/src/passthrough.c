@@ -141,11 +141,11 @@ static int backing_open(struct session *s, int fd) {
 
 enum io_mode io_choose(struct session *s, struct handle *h, bool offered, bool writable) {
   struct node_io **p = slot_of(s, h->nodeid), *n = *p;
-  struct stat st;
-  bool wanted = offered && s->passthrough && h->ext == NULL && fstat(h->fd, &st) == 0;
+  bool may = offered && s->passthrough && h->ext == NULL;
+  struct stat st; /* the file's identity, taken only when it decides something (not for every cached open) */
   if (n && n->passthrough > 0) {
     /* The node's content moved to another file (a revert) while open: the kernel would refuse either mode. */
-    if (!wanted || st.st_dev != n->dev || st.st_ino != n->ino) return IO_CONFLICT;
+    if (!may || fstat(h->fd, &st) != 0 || st.st_dev != n->dev || st.st_ino != n->ino) return IO_CONFLICT;
     n->passthrough++;
     h->io = IO_PASSTHROUGH;
     reply_backing_id = n->backing_id;
@@ -159,7 +159,7 @@ enum io_mode io_choose(struct session *s, struct handle *h, bool offered, bool w
   /* Only an open for writing starts passthrough. After a passthrough read the kernel drops the atime it cached,
    * so the next stat costs a request (tar cf of 5,000 storage files: 3 requests a file instead of 2), and
    * cached reads are fast anyway; writes are what gains (dd: 1 GB/s through the daemon, 3.7 GB/s here). */
-  int id = wanted && writable && n->cached == 0 ? backing_open(s, h->fd) : -1;
+  int id = may && writable && n->cached == 0 && fstat(h->fd, &st) == 0 ? backing_open(s, h->fd) : -1;
   if (id < 0) {
     n->cached++;
     h->io = IO_CACHED;
