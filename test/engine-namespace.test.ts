@@ -221,3 +221,23 @@ test("a new folder's link count counts the base folders renamed into it, as they
     fs.rmSync(f.m('other/old'), { recursive: true });
     assert.equal(nlink('other'), 3, 'deleted');
   }));
+
+test('a new folder shows none of base, even what base gains behind the mount, except what is renamed into it', () =>
+  overlay((f) => {
+    fs.mkdirSync(f.m('fresh'));
+    fs.writeFileSync(f.m('fresh/own.txt'), 'own\n');
+    fs.renameSync(f.m('docs/old'), f.m('fresh/old')); // a base folder renamed in keeps its base content
+    // Base is read-only by contract; a folder base can still be written behind the mount.
+    fs.mkdirSync(f.b('fresh'));
+    fs.writeFileSync(f.b('fresh/ghost.txt'), 'ghost\n');
+    fs.writeFileSync(f.b('fresh/own.txt'), 'base own\n');
+    const seen = (): unknown => ({ list: fs.readdirSync(f.m('fresh')).sort(), ghost: fs.existsSync(f.m('fresh/ghost.txt')) });
+    assert.deepEqual(seen(), { list: ['old', 'own.txt'], ghost: false });
+    assert.deepEqual(fs.readdirSync(f.m('fresh/old')).sort(), ['a.txt', 'b.txt']);
+    assert.equal(fs.readFileSync(f.m('fresh/old/a.txt'), 'utf8'), 'a\n');
+    fs.unlinkSync(f.m('fresh/own.txt'));
+    assert.deepEqual(seen(), { list: ['old'], ghost: false }, "base's own.txt must not show once ours is gone");
+    f.remount();
+    assert.deepEqual(seen(), { list: ['old'], ghost: false }, 'after a remount');
+    assert.equal(fs.existsSync(f.m('fresh/own.txt')), false);
+  }));

@@ -31,6 +31,11 @@ export class ChangeNode {
     return !this.whiteout && this.from === null && this.upper === null && (this.children === null || this.children.size === 0);
   }
 
+  /** Made here, not a copy of base's: it shows no base object, and as a folder none below it. */
+  get opaque(): boolean {
+    return this.upper === 'created';
+  }
+
   child(name: string): ChangeNode | undefined {
     return this.children?.get(name);
   }

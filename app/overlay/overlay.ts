@@ -173,30 +173,35 @@ export class Overlay {
     return this.walk(path).basePath;
   }
 
-  /** One walk down the change tree: the path's node, if any, and the base path it shows. */
-  private walk(path: string): { node: ChangeNode | undefined; basePath: string | null } {
+  /** One walk down the change tree: the path's node and its parent's, if any, and the base path it shows. */
+  private walk(path: string): { node: ChangeNode | undefined; parent: ChangeNode | undefined; basePath: string | null } {
     let node: ChangeNode | undefined = this.tree.root;
+    let parent: ChangeNode | undefined;
     let basePath: string | null = ROOT;
     for (const part of components(path)) {
+      parent = node;
       node = node?.child(part);
       if (node?.from != null) basePath = node.from;
       else if (node?.whiteout) basePath = null;
       else basePath = basePath === null ? null : join(basePath, part);
     }
-    return { node, basePath };
+    return { node, parent, basePath };
   }
 
   naturalBaseExists(path: string): boolean {
-    const natural = this.naturalBasePath(path);
-    return natural !== null && this.base.lstat(natural) !== null;
+    if (path === ROOT) return this.base.lstat(ROOT) !== null;
+    const { node: parent, basePath } = this.walk(parentOf(path));
+    return basePath !== null && !parent?.opaque && this.base.lstat(join(basePath, nameOf(path))) !== null;
   }
 
   /** Resolves a path whose parent is known to exist; null when nothing is there. */
   resolve(path: string): Resolved | null {
-    const { node, basePath } = this.walk(path);
+    const { node, parent, basePath } = this.walk(path);
     const upper = node?.upper ? this.lstatUpper(path) : null;
-    // A created entry never shows the base one, so its (usually missing, hence costly) base lstat is skipped.
-    const base = basePath !== null && node?.upper !== 'created' ? this.base.lstat(basePath) : null;
+    // A created entry never shows a base one, nor does an entry in a created folder unless renamed in: no base
+    // lstat then (a missing entry is the costly case). A created folder lists no base names either.
+    const hidden = node?.opaque || (parent?.opaque && node?.from == null);
+    const base = basePath !== null && !hidden ? this.base.lstat(basePath) : null;
     if (upper) {
       const sameKind = base !== null && (base.mode & BigInt(S_IFMT)) === (upper.mode & BigInt(S_IFMT));
       const copyOfBase = node!.upper !== 'created' && sameKind;
