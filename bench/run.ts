@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { findMount } from '../app/mountinfo';
 import { writeStorageWithChanges } from '../test/helpers/storage-with-changes';
+import { traceRequests, type Anatomy } from './request-anatomy';
 
 const RUNS = 3;
 const MiB = 1 << 20;
@@ -311,8 +312,22 @@ interface Workload {
   warm(k: Kind): void;
   /** One timed run: the value in `unit`. */
   run(k: Kind): number;
+  /** A workload that is one shell command: it is also traced once (request-anatomy.ts) on FUSE kinds. */
+  shell?(k: Kind): Shell;
+  /** How many files it handles, for requests per file. */
+  files?: number;
   /** After each timed run; untimed. */
   after?(k: Kind): void;
+}
+
+interface Shell {
+  command: string;
+  cwd: string;
+}
+
+/** A workload that is one timed shell command. */
+function shellWorkload(w: Omit<Workload, 'run' | 'unit'> & { shell(k: Kind): Shell }): Workload {
+  return { ...w, unit: 's', run: (k) => { const { command, cwd } = w.shell(k); return timed(command, cwd); } };
 }
 
 const mbps = (bytes: number, seconds: number): number => bytes / seconds / 1e6;
@@ -336,16 +351,16 @@ function workloads(layout: Layout): Workload[] {
       run: (k) => mbps(BIG * MiB, ddSeconds(`if='${k.root}/big512' of=/dev/null bs=1M`)),
     },
     ...([['W2f', 'W2 `find -type f`, warm', 'find . -type f'], ['W2d', 'W2 `du -s`', 'du -s .'], ['W2l', 'W2 `ls -lR`', 'ls -lR']] as const).map(
-      ([id, label, command]): Workload => ({
-        id, label, unit: 's', write: false,
+      ([id, label, command]): Workload => shellWorkload({
+        id, label, write: false, files: SMALL_DIRS * SMALL_PER_DIR,
         warm: (k) => void timed(command, k.root),
-        run: (k) => timed(command, k.root),
+        shell: (k) => ({ command, cwd: k.root }),
       })),
-    {
-      id: 'W3', label: 'W3 `tar cf - . | wc -c` over the 20k files, warm', unit: 's', write: false,
+    shellWorkload({
+      id: 'W3', label: 'W3 `tar cf - . | wc -c` over the 20k files, warm', write: false, files: SMALL_DIRS * SMALL_PER_DIR,
       warm: (k) => void timed('tar cf - . | wc -c', small(k)),
-      run: (k) => timed('tar cf - . | wc -c', small(k)),
-    },
+      shell: (k) => ({ command: 'tar cf - . | wc -c', cwd: small(k) }),
+    }),
     {
       id: 'W7', label: 'W7 fio 4 KiB random reads on the 512 MiB file, 1 job', unit: 'kIOPS', write: false,
       warm: (k) => void ddSeconds(`if='${k.root}/big512' of=/dev/null bs=1M`),
@@ -365,24 +380,24 @@ function workloads(layout: Layout): Workload[] {
       },
       run: (k) => timed(`printf x 1<> big256`, k.writeRoot),
     },
-    {
-      id: 'W5x', label: 'W5 `tar xf` of 5,000 small files into the mount', unit: 's', write: true,
+    shellWorkload({
+      id: 'W5x', label: 'W5 `tar xf` of 5,000 small files into the mount', write: true, files: TAR_FILES,
       warm: (k) => {
         sh(`cat '${layout.tarball}' >/dev/null; sync`);
         touch(k);
       },
-      run: (k) => timed(`tar xf '${layout.tarball}'`, k.writeRoot),
+      shell: (k) => ({ command: `tar xf '${layout.tarball}'`, cwd: k.writeRoot }),
       after: (k) => void sh('rm -rf w5; sync', k.writeRoot),
-    },
-    {
-      id: 'W5r', label: 'W5 `rm -rf` of them', unit: 's', write: true,
+    }),
+    shellWorkload({
+      id: 'W5r', label: 'W5 `rm -rf` of them', write: true, files: TAR_FILES,
       warm: (k) => {
         sh(`tar xf '${layout.tarball}'; sync`, k.writeRoot);
         touch(k);
       },
-      run: (k) => timed('rm -rf w5', k.writeRoot),
+      shell: (k) => ({ command: 'rm -rf w5', cwd: k.writeRoot }),
       after: () => void sh('sync'),
-    },
+    }),
     {
       id: 'W6', label: 'W6 `dd bs=1M` write of a new 256 MiB file', unit: 'MB/s', write: true,
       // The warm-up writes (and deletes) the same file: the first write into freed blocks is much slower on every kind.
@@ -403,6 +418,8 @@ interface Cell {
   runs: number[];
   /** Median CPU seconds the FUSE daemon used per timed run. */
   cpu: number | null;
+  /** One more run, traced (FUSE kinds, shell workloads, when perf can run). */
+  anatomy: Anatomy | null;
 }
 
 type Results = Map<string, Map<string, Cell>>;
@@ -412,7 +429,10 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-function measure(kind: Kind, w: Workload): Cell {
+/** perf traces the kernel's FUSE requests only as root. */
+const canTrace = isRoot && onPath('perf');
+
+function measure(kind: Kind, w: Workload, scratch: string): Cell {
   const runs: number[] = [];
   const cpu: number[] = [];
   w.setup?.(kind);
@@ -424,17 +444,25 @@ function measure(kind: Kind, w: Workload): Cell {
     if (pid) cpu.push(cpuSeconds(pid) - before);
     w.after?.(kind);
   }
-  return { median: median(runs), runs, cpu: cpu.length ? median(cpu) : null };
+  let anatomy: Anatomy | null = null;
+  if (w.shell && canTrace && kind.daemonPid() !== null) {
+    // After the timed runs, so perf never runs beside them.
+    w.warm(kind);
+    const { command, cwd } = w.shell(kind);
+    anatomy = traceRequests(kind.root, command, cwd, scratch);
+    w.after?.(kind);
+  }
+  return { median: median(runs), runs, cpu: cpu.length ? median(cpu) : null, anatomy };
 }
 
-function runKind(kind: Kind, list: Workload[], results: Results): void {
+function runKind(kind: Kind, list: Workload[], results: Results, scratch: string): void {
   log(`${kind.label}: mounting`);
   kind.fresh();
   try {
     for (const w of list) {
       if (w.write && kind.readOnly) continue;
       if (w.cold && !isRoot) continue;
-      const cell = measure(kind, w);
+      const cell = measure(kind, w, scratch);
       log(`${kind.label}: ${w.id} ${format(cell.median, w.unit)} ${w.unit} (runs ${cell.runs.map((v) => format(v, w.unit)).join(', ')})` +
         (cell.cpu !== null ? `, daemon ${cell.cpu.toFixed(2)} CPU s` : ''));
       if (!results.has(w.id)) results.set(w.id, new Map());
@@ -588,6 +616,25 @@ function peerCpuTable(results: Results, list: Workload[]): string {
   return lines.join('\n');
 }
 
+/** The traced runs: how many requests each workload sends, and who waits while they are answered. */
+function anatomyTable(results: Results, list: Workload[], kinds: Kind[]): string {
+  const lines = ['| workload | kind | requests | per file | daemon µs per request | caller µs per request | daemon + caller s | answered on the caller\'s vCPU |',
+    '|---|---|---:|---:|---:|---:|---:|---:|'];
+  for (const w of list) {
+    for (const k of kinds) {
+      const a = results.get(w.id)?.get(k.id)?.anatomy;
+      if (!a) continue;
+      // A handful of requests (a warm walk's first one) says nothing per request.
+      const few = a.requests < 100;
+      const perRequest = (seconds: number): string => (few ? '–' : ((seconds / a.requests) * 1e6).toFixed(1));
+      lines.push(`| ${w.id} | ${k.label} | ${a.requests.toLocaleString('en-US')} | ${w.files ? (a.requests / w.files).toFixed(1) : '–'} | ` +
+        `${perRequest(a.daemonSeconds)} | ${perRequest(a.callerSeconds)} | ${a.daemonSeconds.toFixed(2)} + ${a.callerSeconds.toFixed(2)} | ` +
+        `${few ? '–' : `${Math.round(a.sameCpu * 100)}%`} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
 function machine(fsNote: string): string {
   const cpus = os.cpus();
   const versions = [
@@ -637,7 +684,7 @@ function report(results: Results, list: Workload[], kinds: Kind[], missing: stri
       'Ratios are minifo (folder base) ÷ the peer in the row\'s unit: above 1 is better for MB/s and kIOPS, below 1 is better for seconds. ' +
       'CPU seconds are the FUSE daemon\'s utime+stime (/proc/PID/stat) per timed run (median).',
     '',
-    ...(missing.length ? ['Missing peers: ' + missing.join('; ') + '.', ''] : []),
+    ...(missing.length ? ['Not measured: ' + missing.join('; ') + '.', ''] : []),
     '## Results',
     '',
     table(results, list, kinds),
@@ -646,6 +693,9 @@ function report(results: Results, list: Workload[], kinds: Kind[], missing: stri
     '',
     peerCpuTable(results, list),
     '',
+    ...(canTrace ? ['Requests, from one more run of each shell workload on each FUSE kind under `perf record -e fuse:fuse_request_send -e fuse:fuse_request_end` ' +
+      '(bench/request-anatomy.ts). "Daemon" is the time some request of the mount is outstanding, "caller" the rest of the wall time: ' +
+      'the caller\'s own work and its wake-up after each answer. An answer written on the vCPU the request came from wakes the caller without waking another vCPU.', '', anatomyTable(results, list, kinds), ''] : []),
     ...(scale ? [`Scale: a storage with ${scale.changes.toLocaleString('en-US')} changes in META (created files written straight into it), mounted over the same base; ` +
       `medians of ${RUNS} mounts (\`minifo mount\` until the mount is live) and of ${RUNS} \`minifo status --json\` runs (each after one warm-up); the daemon's largest VmRSS right after mounting, and after any status answer.`, ''] : []),
     '## Targets (issue 6)',
@@ -684,13 +734,14 @@ async function main(): Promise<void> {
   try {
     const { kinds: all, missing } = findKinds(layout);
     if (!layout.iso) missing.push('minifo on an ISO base: xorriso is not installed (apt-get install xorriso)');
+    if (!canTrace) missing.push(`the traced runs (requests per workload): ${isRoot ? 'perf is not installed (apt-get install linux-perf)' : 'tracing needs root'}`);
     const kinds = only.length ? all.filter((k) => only.includes(k.id)) : all;
     for (const m of missing) log(`missing: ${m}`);
     const list = workloads(layout);
     const results: Results = new Map();
     for (const kind of kinds) {
       try {
-        runKind(kind, list, results);
+        runKind(kind, list, results, layout.dir);
       } catch (error) {
         // One peer failing (or the ISO base not being ready) must not cost the others' figures.
         if (!(error instanceof BenchError)) throw error;
