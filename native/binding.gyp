@@ -10,7 +10,8 @@
         "src/sys.c",
         "src/nodeset.c",
         "src/datapool.c",
-        "src/passthrough.c"
+        "src/passthrough.c",
+        "src/reader.c"
       ],
       "defines": ["NAPI_VERSION=8", "_FILE_OFFSET_BITS=64"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "<!@(pkg-config --cflags fuse3)"],

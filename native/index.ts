@@ -191,6 +191,8 @@ export interface DebugStats {
   /** Negotiated with the kernel at INIT (and not given up for want of privilege since). */
   passthrough: boolean;
   passthroughOpens: number;
+  /** Answers the reader thread wrote (given while their request was handled), not the JS thread. */
+  answersByReader: number;
 }
 
 interface Addon {

@@ -5,7 +5,7 @@
  */
 import { test, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -444,6 +444,28 @@ describe('native binding: kernel passthrough', () => {
       } finally {
         fs.closeSync(old);
       }
+    });
+  });
+});
+
+describe('native binding: the reader thread', () => {
+  interface Stats { answersByReader: number }
+  test('answers given while a request is handled are written by the reader; later and slow ones arrive too', async () => {
+    await withServer({ entryTimeout: 0, attrTimeout: 0 }, async (s) => {
+      for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(s.source, `f${i}`), 'x');
+      const before = (await s.call<Stats>('stats')).answersByReader;
+      for (let i = 0; i < 20; i++) assert.equal(fs.statSync(path.join(s.mountpoint, `f${i}`)).size, 1);
+      const byReader = (await s.call<Stats>('stats')).answersByReader - before;
+      assert.ok(byReader >= 20, `20 lookups answered at once, ${byReader} of them written by the reader`);
+      // Answered after a timer, when the reader has long gone back to reading: the JS thread writes it.
+      fs.mkdirSync(path.join(s.mountpoint, 'after-timer-a'));
+      // Handled for 5 ms, past the reader's spin: it sleeps, and is woken for the answer.
+      fs.mkdirSync(path.join(s.mountpoint, 'busy-b'));
+      // From two processes at once: a request whose answer waits for a timer holds up no other.
+      const mkdirs = ['after-timer-c', 'busy-d'].map((name) => new Promise<number | null>((resolve) =>
+        spawn('mkdir', [path.join(s.mountpoint, name)], { stdio: 'ignore' }).on('exit', resolve)));
+      assert.deepEqual(await Promise.all(mkdirs), [0, 0]);
+      assert.deepEqual(fs.readdirSync(s.source).filter((n) => n.includes('-')).sort(), ['after-timer-a', 'after-timer-c', 'busy-b', 'busy-d']);
     });
   });
 });

@@ -140,9 +140,12 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
       fs.lchownSync(p, c.uid, c.gid);
       return entryFor(p);
     },
-    mkdir(c, parent, name, mode) {
+    async mkdir(c, parent, name, mode) {
       const p = join(parent, name);
       record('mkdir', c, { name: name.toString() });
+      // Test hooks: answer after a timer (not while the request is handled), or after a long handling.
+      if (name.toString().startsWith('after-timer-')) await new Promise((r) => setTimeout(r, 20));
+      if (name.toString().startsWith('busy-')) for (const until = Date.now() + 5; Date.now() < until;);
       fs.mkdirSync(p, mode & ~c.umask);
       fs.lchownSync(p, c.uid, c.gid);
       return entryFor(p);

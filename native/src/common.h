@@ -9,6 +9,7 @@
 #include <fuse_lowlevel.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -115,6 +116,24 @@ struct node_io;
 
 struct notify_job;
 
+/* The kernel's request and answer headers (uapi/linux/fuse.h), which libfuse keeps to itself. */
+struct k_in_header { uint32_t len, opcode; uint64_t unique; uint64_t nodeid; uint32_t uid, gid, pid; uint16_t total_extlen, padding; };
+struct k_out_header { uint32_t len; int32_t error; uint64_t unique; };
+
+/* The reader thread and the request it handed over (reader.c). */
+struct reader {
+  pthread_t thread;
+  struct fuse_buf buf;
+  _Atomic int state;
+  uint64_t unique;
+  char *answer;          /* the answer the JS thread gave while handling it, for the reader to write */
+  size_t answer_len, answer_cap;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool sleeping;         /* waiting on cond for the JS thread */
+  _Atomic uint64_t answers; /* written by the reader (debug counter) */
+};
+
 struct session {
   struct fuse_session *se;
   char *mountpoint;
@@ -127,13 +146,14 @@ struct session {
   bool passthrough;
   uint64_t pt_init_unique;
   struct node_io *node_io[NIO_BUCKETS];
-  /* Requests are read and answered on the JS thread (see serve_requests in session.c). */
+  /* Requests are read by the reader thread and handled on the JS thread (serve_requests in session.c). */
   napi_env env;
   napi_ref dispatch;              /* the wrapper's dispatch function */
   napi_ref resource;              /* async resource of the callback scope each request runs in */
   napi_async_context async;
-  uv_poll_t *poll;
-  struct fuse_buf buf;
+  struct reader reader;
+  uv_async_t *wake;               /* the reader's call when the JS thread is not looking */
+  _Atomic bool js_idle;
   /* For messages from other threads (notifier) and from inside reply calls. */
   napi_threadsafe_function tsfn;
 
@@ -201,6 +221,19 @@ struct msg {
   napi_deferred deferred;
   int result;
 };
+
+/* reader.c */
+enum reader_turn { TURN_NONE, TURN_REQUEST, TURN_ENDED };
+void reader_start(struct session *s);
+/* Once reader_turn said TURN_ENDED. */
+void reader_join(struct session *s);
+/* JS thread: is a request waiting (or has the session ended)? */
+enum reader_turn reader_turn(struct session *s);
+/* JS thread: the waiting request, to handle between these two calls. */
+struct fuse_buf *reader_begin(struct session *s);
+void reader_done(struct session *s);
+/* From the session's writev: true when this is the answer to the request being handled, kept for the reader. */
+bool reader_keep_answer(struct session *s, const struct iovec *iov, int count);
 
 /* session.c */
 /* From a request handler (on the JS thread): calls JS now. */

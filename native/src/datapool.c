@@ -1,5 +1,5 @@
 /*
- * datapool: the threads the data path runs on. The JS thread reads every request, and hands reads, writes,
+ * datapool: the threads the data path runs on. The JS thread handles every request, and hands reads, writes,
  * fsyncs, fallocates and truncates to these, so several can wait on the disk at once and none of them holds
  * up the metadata requests behind it (an fsync can take a second). Invalidations keep a thread of their
  * own (session.c): one can wait on page locks that a read queued here holds.

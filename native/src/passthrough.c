@@ -27,9 +27,7 @@
 #define K_FUSE_INIT_EXT (1u << 30)
 #define K_FUSE_PASSTHROUGH_FLAGS2 (1u << (37 - 32))
 #define K_FOPEN_PASSTHROUGH (1u << 7)
-struct k_in_header { uint32_t len, opcode; uint64_t unique; uint64_t nodeid; uint32_t uid, gid, pid; uint16_t total_extlen, padding; };
 struct k_init_in { uint32_t major, minor, max_readahead, flags, flags2, unused[11]; };
-struct k_out_header { uint32_t len; int32_t error; uint64_t unique; };
 struct k_init_out {
   uint32_t major, minor, max_readahead, flags;
   uint16_t max_background, congestion_threshold;
@@ -66,6 +64,13 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *userdata) {
   return n;
 }
 
+static ssize_t send_answer(struct session *s, int fd, struct iovec *iov, int count) {
+  if (!reader_keep_answer(s, iov, count)) return writev(fd, iov, count);
+  ssize_t len = 0;
+  for (int i = 0; i < count; i++) len += (ssize_t)iov[i].iov_len;
+  return len;
+}
+
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
   struct session *s = userdata;
   const struct k_out_header *out = iov[0].iov_base;
@@ -76,7 +81,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
     s->pt_init_unique = 0;
     if (!s->passthrough || out->error != 0 || len != sizeof(struct k_init_out)) {
       s->passthrough = false;
-      return writev(fd, iov, count);
+      return send_answer(s, fd, iov, count);
     }
     memcpy(copy, iov[1].iov_base, len);
     struct k_init_out *init = (void *)copy;
@@ -89,10 +94,10 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata) {
     open->open_flags = K_FOPEN_PASSTHROUGH; /* the kernel takes no other flag with it (keep_cache: EINVAL) */
     open->backing_id = reply_backing_id;
   } else {
-    return writev(fd, iov, count);
+    return send_answer(s, fd, iov, count);
   }
   struct iovec patched[2] = {iov[0], {copy, len}};
-  return writev(fd, patched, 2);
+  return send_answer(s, fd, patched, 2);
 }
 
 static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len, unsigned int flags,

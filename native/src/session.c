@@ -280,16 +280,15 @@ static void block_signals(sigset_t *old) {
 }
 
 /*
- * Requests are read and answered on the JS thread, from a uv_poll on the (non-blocking) FUSE fd: a metadata
- * request crosses from the caller to this thread and back, two wake-ups as in a C daemon, where a FUSE loop
- * thread handing requests to JS took three. The data path still never enters JS: read, write and fsync are
- * handed to the data threads (datapool.c). Each request runs in its own callback scope, so the promises
- * it settles run before the next.
+ * Requests are read by the reader thread (reader.c) and handled here, on the JS thread: a metadata request
+ * crosses into JS and its answer is written by the reader, beside the caller. The data path never enters
+ * JS: read, write and fsync are handed to the data threads (datapool.c). Each request runs in its own
+ * callback scope, so the promises it settles run before the next.
  *
- * Waking an idle vCPU is what a request mostly costs on a VM, so after the last request the thread keeps
- * asking for the next one for a short while before it goes back to sleep in the event loop (measured
- * here: an open+close took 78 us without this, 43 us with it). A busy stretch gives the event loop its
- * turn every BUSY_NS, so copy-ups, the control socket and timers never wait behind a stream of requests.
+ * After the last request the thread keeps looking for the next one for a short while before it goes
+ * back to sleep in the event loop, so a stream of requests never waits for it to wake up. A busy stretch
+ * gives the event loop its turn every BUSY_NS, so copy-ups, the control socket and timers never wait
+ * behind a stream of requests.
  */
 #define SPIN_NS 50000
 #define BUSY_NS 2000000
@@ -300,55 +299,57 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void poll_closed(uv_handle_t *h) { free(h); }
+static void wake_closed(uv_handle_t *h) { free(h); }
 
 static void session_ended(struct session *s) {
-  uv_poll_stop(s->poll);
-  uv_close((uv_handle_t *)s->poll, poll_closed);
-  s->poll = NULL;
+  reader_join(s); /* it is done with the wake-up handle */
+  uv_close((uv_handle_t *)s->wake, wake_closed);
+  s->wake = NULL;
   struct msg *m = calloc(1, sizeof *m);
   m->kind = M_CLOSED;
   deliver_msg(s, m);
 }
 
-static void serve_requests(uv_poll_t *poll, int status, int events) {
-  (void)events;
-  struct session *s = poll->data;
+static void handle_request(struct session *s, struct fuse_buf *buf) {
   napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value resource;
+  napi_get_reference_value(env, s->resource, &resource);
+  napi_callback_scope cs;
+  napi_open_callback_scope(env, resource, s->async, &cs);
+  fuse_session_process_buf(s->se, buf);
+  napi_close_callback_scope(env, cs); /* runs the microtasks the request queued */
+  napi_close_handle_scope(env, scope);
+}
+
+static void serve_requests(uv_async_t *wake) {
+  struct session *s = wake->data;
   uint64_t started = now_ns(), idle_since = 0;
-  bool ended = status < 0;
-  /* Past BUSY_NS the loop gets its turn; the fd is still readable, so it calls again. */
-  while (!ended && now_ns() - started <= BUSY_NS) {
-    int res = fuse_session_receive_buf(s->se, &s->buf);
-    if (res == -EAGAIN) {
-      uint64_t now = now_ns();
+  atomic_store(&s->js_idle, false);
+  for (;;) {
+    enum reader_turn turn = reader_turn(s);
+    if (turn == TURN_ENDED) {
+      napi_handle_scope scope;
+      napi_open_handle_scope(s->env, &scope);
+      session_ended(s);
+      napi_close_handle_scope(s->env, scope);
+      return;
+    }
+    uint64_t now = now_ns();
+    if (turn == TURN_REQUEST) {
+      handle_request(s, reader_begin(s));
+      reader_done(s);
+      idle_since = 0;
+    } else {
       if (!idle_since) idle_since = now;
       if (now - idle_since > SPIN_NS) break;
       sched_yield(); /* a caller woken on this CPU runs now, not after the spin */
-      continue;
     }
-    if (res == -EINTR) continue;
-    if (res <= 0 || fuse_session_exited(s->se)) {
-      ended = true;
-      break;
-    }
-    idle_since = 0;
-    napi_handle_scope scope;
-    napi_open_handle_scope(env, &scope);
-    napi_value resource;
-    napi_get_reference_value(env, s->resource, &resource);
-    napi_callback_scope cs;
-    napi_open_callback_scope(env, resource, s->async, &cs);
-    fuse_session_process_buf(s->se, &s->buf);
-    napi_close_callback_scope(env, cs); /* runs the microtasks the request queued */
-    napi_close_handle_scope(env, scope);
+    if (now - started > BUSY_NS) break; /* the loop's turn; the wake-up below brings this back */
   }
-  if (ended) {
-    napi_handle_scope scope;
-    napi_open_handle_scope(env, &scope);
-    session_ended(s);
-    napi_close_handle_scope(env, scope);
-  }
+  atomic_store(&s->js_idle, true);
+  if (reader_turn(s) != TURN_NONE) uv_async_send(wake); /* posted while this was leaving */
 }
 
 void deliver_msg(struct session *s, struct msg *m) {
@@ -431,8 +432,6 @@ static void session_cleanup(napi_env env, struct session *s) {
   fuse_session_unmount(s->se);
   fuse_session_destroy(s->se);
   s->se = NULL;
-  free(s->buf.mem);
-  s->buf.mem = NULL;
   handles_close_all(s);
   io_forget_all(s);
   napi_delete_reference(env, s->dispatch);
@@ -541,11 +540,9 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   s->env = env;
   napi_value resource;
   uv_loop_t *loop;
-  int fd = fuse_session_fd(s->se);
   if (napi_create_reference(env, a[3], 1, &s->dispatch) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
       napi_create_reference(env, resource, 1, &s->resource) != napi_ok ||
-      napi_async_init(env, resource, name, &s->async) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok ||
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+      napi_async_init(env, resource, name, &s->async) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok) {
     napi_throw_last(env, "mount: setting up the request loop");
     napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
     fuse_session_unmount(s->se);
@@ -556,10 +553,11 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
     return NULL;
   }
   datapool_start(s);
-  s->poll = calloc(1, sizeof *s->poll);
-  uv_poll_init(loop, s->poll, fd);
-  s->poll->data = s;
-  uv_poll_start(s->poll, UV_READABLE, serve_requests);
+  s->wake = calloc(1, sizeof *s->wake);
+  uv_async_init(loop, s->wake, serve_requests);
+  s->wake->data = s;
+  atomic_store(&s->js_idle, true);
+  reader_start(s);
   sigset_t old;
   block_signals(&old);
   pthread_create(&s->notify_thread, NULL, notify_main, s);
@@ -1054,6 +1052,7 @@ static napi_value DebugStats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "openHandles", js_num(env, (double)open));
   napi_set_named_property(env, o, "passthrough", js_bool(env, s->passthrough));
   napi_set_named_property(env, o, "passthroughOpens", js_num(env, io_passthrough_opens(s)));
+  napi_set_named_property(env, o, "answersByReader", js_num(env, (double)atomic_load(&s->reader.answers)));
   return o;
 }
 
