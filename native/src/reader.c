@@ -11,6 +11,7 @@
  * One reader keeps the kernel's order of requests, which the open bookkeeping (passthrough.c) relies on.
  * An answer given later (after an await) is written by whoever gives it, as before.
  */
+#define _GNU_SOURCE
 #include "common.h"
 #include <errno.h>
 #include <sched.h>
@@ -88,6 +89,7 @@ void reader_start(struct session *s) {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
   pthread_create(&r->thread, NULL, reader_main, s);
+  pthread_setname_np(r->thread, "minifo-reader"); /* for top -H and perf */
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
