@@ -103,7 +103,7 @@ async function run(argv: string[]): Promise<void> {
     case 'umount':
     case 'unmount':
       expect(args, 1, 'umount');
-      return unmountOverlay(args.positional[0]);
+      return unmountOverlay(args.positional[0], (message) => console.error(`minifo: ${message}`));
     case 'status': {
       expect(args, 1, 'status');
       const { changes } = await controlCall(args.positional[0], 'status', {});

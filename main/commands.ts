@@ -100,15 +100,24 @@ export function absoluteRequest(req: MountRequest): MountRequest {
   return { base: path.resolve(req.base), storage: path.resolve(req.storage), mountpoint: path.resolve(req.mountpoint), options: req.options ?? [] };
 }
 
-/** Unmounts: asks the daemon to stop; for a mount whose daemon died, detaches the dead mount. */
-export async function unmountOverlay(target: string): Promise<void> {
+/** How long an unmount may take before the wait is explained: the mount is detached but still in use. */
+const STILL_IN_USE_MS = 2000;
+
+/**
+ * Unmounts: asks the daemon to stop; for a mount whose daemon died, detaches the dead mount. The daemon
+ * stops once the kernel lets go of the (already detached) mount; `onWaiting` hears why, should that take long.
+ */
+export async function unmountOverlay(target: string, onWaiting?: (message: string) => void): Promise<void> {
   const where = locate(target);
   const client = await connectDaemon(where.storage);
   if (client) {
+    const note = onWaiting && setTimeout(() => onWaiting(`${where.mountpoint ?? target} is unmounted, but a process still has a file or its working folder in it: ` +
+      'minifo serves it until that process lets go'), STILL_IN_USE_MS);
     try {
       await client.call('unmount', {});
       await client.closed();
     } finally {
+      if (note) clearTimeout(note);
       client.close();
     }
     return;

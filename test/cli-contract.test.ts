@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { CLI, forceUnmount, minifo, minifoOk, OverlayFixture, withOverlay } from './helpers/overlay-fixture';
 
 function fixture(body: (f: OverlayFixture) => void): void {
@@ -198,4 +198,19 @@ test('status output larger than a pipe buffer arrives whole', () =>
     assert.equal(piped.status, 0, piped.stderr);
     assert.ok(piped.stdout.length > 150_000, `only ${piped.stdout.length} bytes came through`);
     assert.equal((JSON.parse(piped.stdout) as { changes: unknown[] }).changes.length, 801);
+  }));
+
+test('umount of a mount still in use says why it waits, and finishes once the user lets go', () =>
+  fixture((f) => {
+    minifoOk(['mount', f.base, f.storage, f.mnt]);
+    // A shell whose working folder is in the mount: the kernel keeps the detached mount alive for it.
+    const user = spawn('sleep', ['600'], { cwd: f.mnt, stdio: 'ignore' });
+    try {
+      const umount = spawnSync('bash', ['-c', `'${process.execPath}' '${CLI}' umount '${f.mnt}' & pid=$!; sleep 4; kill ${user.pid}; wait $pid`], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(umount.status, 0, umount.stderr);
+      assert.match(umount.stderr, /^minifo: .* is unmounted, but a process still has a file or its working folder in it/m);
+      assert.equal(f.isMounted(), false);
+    } finally {
+      user.kill();
+    }
   }));

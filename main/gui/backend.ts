@@ -533,7 +533,7 @@ export class GuiBackend implements GuiApi {
     while (!done()) {
       const st = await this.stateOf(storage).catch(() => ({ mounted: true }));
       if (!st.mounted) return;
-      if (Date.now() > until) throw new Error(`the daemon did not unmount within ${Math.round(timeoutMs / 1000)} s`);
+      if (Date.now() > until) throw new Error(`it is still mounted after ${Math.round(timeoutMs / 1000)} s; most likely a process has a file or its working folder in it`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
