@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { timedSpan, timingScript } from './shell-timing';
 
 export interface Anatomy {
   requests: number;
@@ -35,9 +36,9 @@ export function traceRequests(mountpoint: string, command: string, cwd: string, 
   try {
     // A large buffer keeps perf from waking up (and so from keeping a vCPU awake) during the run.
     const record = spawnSync('perf', ['record', '-q', '-a', '-m', '64M', '-e', 'fuse:fuse_request_send', '-e', 'fuse:fuse_request_end', '-o', data, '--',
-      'bash', '-c', `cd '${cwd}' && s=$EPOCHREALTIME && { ${command} ; } >/dev/null && echo "$s $EPOCHREALTIME"`], { encoding: 'utf8' });
+      'bash', '-c', timingScript(command)], { cwd, encoding: 'utf8' });
     if (record.status !== 0) throw new Error(`perf record of \`${command}\` exited ${record.status}: ${record.stderr.trim().slice(-500)}`);
-    const [start, end] = record.stdout.trim().split('\n').pop()!.split(' ').map(Number);
+    const { start, end } = timedSpan(record.stdout);
     const script = spawnSync('perf', ['script', '-i', data, '-F', 'cpu,time,event,trace'], { encoding: 'utf8', maxBuffer: 1 << 30 });
     if (script.status !== 0) throw new Error(`perf script exited ${script.status}: ${script.stderr.trim().slice(-500)}`);
     const sent = new Map<string, { at: number; cpu: string }>();

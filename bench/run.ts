@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { findMount } from '../app/mountinfo';
 import { writeStorageWithChanges } from '../test/helpers/storage-with-changes';
 import { traceRequests, type Anatomy } from './request-anatomy';
+import { timedSpan, timingScript } from './shell-timing';
 
 const RUNS = 3;
 const MiB = 1 << 20;
@@ -47,9 +48,8 @@ function tryRun(command: string): boolean {
 
 /** Seconds a bash command takes, timed inside bash (so no process start-up of ours is counted). */
 function timed(command: string, cwd: string): number {
-  const out = sh(`s=$EPOCHREALTIME; { ${command} ; } >/dev/null; e=$EPOCHREALTIME; echo "$s $e"`, cwd).trim().split('\n').pop()!;
-  const [s, e] = out.split(' ').map(Number);
-  return e - s;
+  const { start, end } = timedSpan(sh(timingScript(command), cwd));
+  return end - start;
 }
 
 /** Seconds dd reports for its own copy (excludes its start-up). */

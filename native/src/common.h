@@ -13,7 +13,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <uv.h>
+
+/* The monotonic clock in nanoseconds: for the spins of the JS thread and the reader. */
+static inline uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* ---- napi helpers (napi_util.c) ---- */
 #define NAPI_OK(env, call)                                                      \

@@ -5,6 +5,7 @@
  * libfuse 3.14 cannot negotiate it, so the session's I/O goes through these callbacks
  * (fuse_session_custom_io), which add to two replies what libfuse leaves out: FUSE_PASSTHROUGH and a
  * stack depth in the INIT reply, and FOPEN_PASSTHROUGH with a backing id in an open or create reply.
+ * Every answer then leaves through send_answer, where the reader (reader.c) may take it to write itself.
  *
  * The kernel lets an inode's open files be either all passthrough, to one backing file, or all cached.
  * So this keeps, per nodeid, how many of each are open, and io_choose picks what the kernel will take.

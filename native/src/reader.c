@@ -30,16 +30,10 @@ enum { R_READING, R_POSTED, R_DONE, R_ENDED };
 /* Set on the JS thread while it handles the posted request: its answer is kept for the reader. */
 static __thread struct reader *handling;
 
-static uint64_t clock_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void wait_answer(struct reader *r) {
-  uint64_t until = clock_ns() + ANSWER_SPIN_NS;
+  uint64_t until = now_ns() + ANSWER_SPIN_NS;
   while (atomic_load(&r->state) != R_DONE) {
-    if (clock_ns() < until) {
+    if (now_ns() < until) {
       sched_yield();
       continue;
     }

@@ -293,12 +293,6 @@ static void block_signals(sigset_t *old) {
 #define SPIN_NS 50000
 #define BUSY_NS 2000000
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void wake_closed(uv_handle_t *h) { free(h); }
 
 static void session_ended(struct session *s) {
