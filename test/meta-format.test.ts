@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -41,8 +41,14 @@ test('records that could escape the overlay or make no sense are rejected with a
   }
 });
 
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tempMeta(content?: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minifo-meta-'));
+  tempDirs.push(dir);
   const file = path.join(dir, 'META_dAfFgHE39ktF3HD2sr');
   if (content !== undefined) fs.writeFileSync(file, content);
   return file;
