@@ -1,11 +1,13 @@
 /**
  * minifo's FUSE 3 low-level binding (libfuse3 inode API, N-API addon in native/src/).
  *
- * Requests are read from the FUSE device on the JS thread itself (an event-loop poll). The C side does
- * marshalling and the data path only: read/write/fsync/ftruncate/fallocate/release run in C against the
- * file descriptors the engine hands over in open/create replies, without entering JS. Every other request
- * goes to the engine's {@link FuseOps}, and may be answered later and in any order (there is no timeout).
- * The engine owns the inode table: nodeids, lookup counts (see `forget`) and every decision.
+ * A reader thread reads the FUSE device and hands each request to the JS thread, in the kernel's order. The
+ * C side does marshalling and the data path: read/write/fsync/ftruncate/fallocate/release run in C against
+ * the file descriptors the engine hands over in open/create replies, without entering JS, and so do the
+ * repeats of an open the engine allowed (`OpenReply.reopen`). Every other request goes to the engine's
+ * {@link FuseOps}, and may be answered later and in any order (there is no timeout). The engine owns the
+ * inode table: nodeids, lookup counts (see `forget`) and every decision; C owns the table of open files
+ * (see `Session.openFiles`).
  *
  * Never touch a mount from the process that serves it (the kernel would wait for this very thread).
  */
@@ -51,11 +53,19 @@ export interface OpenReply {
    * falls back to serving the open itself when the kernel cannot take it.
    */
   passthrough?: boolean;
+  /** Kept with the open file (see `Session.openFiles`): the engine will point it at a copy (`retarget`). */
+  followsCopyUp?: boolean;
   /**
-   * Addition to the brief: called synchronously with the fh the binding allocated for this open, right
-   * after the reply went to the kernel and before any `release(nodeid, fh)` for it can arrive. This is
-   * how the engine learns fhs for `retarget`/`dupHandleFd`. When the kernel did not take the reply (the
-   * open was interrupted) `onOpen` is still called, then `release` follows (and for create, `forget`).
+   * Lets the binding answer later opens of this node with the same flags itself: it opens `path` with
+   * `flags` (plus O_CLOEXEC) and serves it as this reply says, with no call to `open`. This holds until
+   * `Session.dropReopens()`, which the engine must call as each change starts; an open that was under way
+   * when it was called is not kept. When the binding's own open fails, `open` is asked.
+   */
+  reopen?: { path: string | Buffer; flags: number };
+  /**
+   * Called synchronously with the fh the binding allocated for this open, right after the reply went to
+   * the kernel and before a release for it can arrive. Not called when the kernel did not take the reply
+   * (the open was interrupted): the open file is gone then (and for create, `forget` follows).
    */
   onOpen?(fh: number): void;
   /**
@@ -85,7 +95,7 @@ type Maybe<T> = Promise<T> | T;
 /**
  * The engine. Every method may throw or reject with an FsError or any Error whose `.code` is an errno
  * name ('ENOENT'); the wrapper replies with that errno. Other errors reply EIO and are printed to
- * stderr with their stack. Notifications (forget, release, init) expect no reply; errors
+ * stderr with their stack. Notifications (forget, init) expect no reply; errors
  * they throw are printed.
  */
 export interface FuseOps {
@@ -109,8 +119,6 @@ export interface FuseOps {
   link(c: Caller, nodeid: number, newParent: number, newName: Buffer): Maybe<Entry>;
   open(c: Caller, nodeid: number, flags: number): Maybe<OpenReply>;
   create(c: Caller, parent: number, name: Buffer, mode: number, flags: number): Maybe<{ entry: Entry; open: OpenReply }>;
-  /** Notification after C closed the handle's fd (the kernel's last close of that open file). */
-  release(nodeid: number, fh: number): void;
   /**
    * Entries from `offset` on; more than fit is fine (the rest is dropped). Folders are never opened: the
    * binding answers opendir with ENOSYS, so the kernel keeps every listing cached and asks by nodeid and
@@ -169,6 +177,10 @@ export interface Session {
   retarget(fh: number, fd: number, extents?: { offset: number; length: number }[]): void;
   /** dup() of the handle's current fd: yours to fstat/fchmod and close. */
   dupHandleFd(fh: number): number;
+  /** The open files of a node (or of every node): what the kernel still holds open. */
+  openFiles(nodeid?: number): OpenFile[];
+  /** A change starts: no open is repeated from an earlier `OpenReply.reopen` (O(1)). */
+  dropReopens(): void;
   /** Drops the kernel's dentry `name` in `parent` (runs on a notifier thread; not cached = ok). */
   invalidateEntry(parent: number, name: Buffer): Promise<void>;
   /** Drops cached attrs and data pages [offset, offset+length) (length 0 = to the end) of a nodeid. */
@@ -185,6 +197,9 @@ export interface Session {
   readonly closed: Promise<void>;
 }
 
+/** An open file: its flags as the kernel sent them; followsCopyUp as its reply said, until a `retarget`. */
+export interface OpenFile { fh: number; nodeid: number; flags: number; followsCopyUp: boolean }
+
 /** Counters for tests and the bench. */
 export interface DebugStats {
   writeRequests: number; maxWriteSize: number; openHandles: number;
@@ -193,6 +208,8 @@ export interface DebugStats {
   passthroughOpens: number;
   /** Answers the reader thread wrote (given while their request was handled), not the JS thread. */
   answersByReader: number;
+  /** Opens the binding answered itself, repeating an `OpenReply.reopen`. */
+  reopens: number;
 }
 
 interface Addon {
@@ -209,6 +226,8 @@ interface Addon {
   replyStatfs(h: unknown, id: number, st: StatFs): boolean;
   retarget(h: unknown, fh: number, fd: number, extents?: { offset: number; length: number }[]): void;
   dupHandleFd(h: unknown, fh: number): number;
+  openFiles(h: unknown, nodeid?: number): OpenFile[];
+  dropReopens(h: unknown): void;
   invalidateEntry(h: unknown, parent: number, name: Buffer): Promise<void>;
   invalidateInode(h: unknown, nodeid: number, offset?: number, length?: number): Promise<void>;
   setXattrFree(h: unknown, nodeid: number, free: boolean): void;
@@ -344,14 +363,13 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     }
   };
 
-  /** r = the fh, negative when the kernel did not take the reply (release/forget are then queued), 0 when stale. */
+  /** r = the fh, negative when the kernel did not take the reply (for create, forget is then queued), 0 when stale. */
   const opened = (open: OpenReply, r: number): void => {
     if (r === 0) {
       if (open.onStale) notify('onStale', () => open.onStale!());
       return;
     }
-    const fh = Math.abs(r);
-    if (open.onOpen) notify('onOpen', () => open.onOpen!(fh));
+    if (r > 0 && open.onOpen) notify('onOpen', () => open.onOpen!(r));
   };
 
   const dispatch = (op: string, id: number, c: Caller, a?: any, b?: any, d?: any, e?: any, f?: any): void => {
@@ -359,7 +377,6 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     switch (op) {
       case 'init': return notify('init', () => ops.init?.());
       case 'forget': return notify('forget', () => ops.forget(a, b));
-      case 'release': return notify('release', () => ops.release(a, b));
       case 'closed':
         isClosed = true;
         resolveClosed();
@@ -423,6 +440,8 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     closed,
     retarget: (fh, fd, extents) => native.retarget(handle, fh, fd, extents),
     dupHandleFd: (fh) => native.dupHandleFd(handle, fh),
+    openFiles: (nodeid) => native.openFiles(handle, nodeid),
+    dropReopens: () => native.dropReopens(handle),
     invalidateEntry: (parent, name) => native.invalidateEntry(handle, parent, name),
     invalidateInode: (nodeid, offset, length) => native.invalidateInode(handle, nodeid, offset, length),
     setXattrFree: (nodeid, free) => native.setXattrFree(handle, nodeid, free),

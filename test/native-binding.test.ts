@@ -242,12 +242,48 @@ describe('native binding: handles and invalidation', () => {
       } finally {
         fs.closeSync(fd);
       }
-      // release reaches JS once the kernel closes the file
+      // the open file leaves the binding's table once the kernel has closed it
       for (let i = 0; i < 100 && ((await s.call<number[]>('handles', 'r.txt')).length > 0); i++) {
         await new Promise((r) => setImmediate(r));
       }
       assert.deepEqual(await s.call('handles', 'r.txt'), []);
       assert.equal((await s.call<{ openHandles: number }>('stats')).openHandles, 0);
+    });
+  });
+
+  test('an open the engine lets repeat is answered in C with no call to open, until dropReopens', async () => {
+    await withServer({ reopen: true }, async (s) => {
+      fs.writeFileSync(path.join(s.source, 'again.txt'), 'same bytes');
+      fs.writeFileSync(path.join(s.source, 'racing.txt'), 'racing');
+      const read = (name: string): string => fs.readFileSync(path.join(s.mountpoint, name), 'utf8');
+      const opens = async (): Promise<number> => (await s.call<{ op: string }[]>('calls')).filter((c) => c.op === 'open').length;
+      const reopens = async (): Promise<number> => (await s.call<{ reopens: number }>('stats')).reopens;
+
+      assert.equal(read('again.txt'), 'same bytes');
+      assert.equal(await opens(), 1);
+      for (let i = 0; i < 3; i++) assert.equal(read('again.txt'), 'same bytes');
+      assert.equal(await opens(), 1, 'a repeated open reached the engine');
+      assert.equal(await reopens(), 3);
+
+      const fd = fs.openSync(path.join(s.mountpoint, 'again.txt'), 'r');
+      try {
+        assert.equal((await s.call<number[]>('handles', 'again.txt')).length, 1, 'an open answered in C is in the table of open files');
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.appendFileSync(path.join(s.mountpoint, 'again.txt'), '!'); // other flags: not a repeat
+      assert.equal(await opens(), 2);
+
+      await s.call('dropReopens');
+      assert.equal(read('again.txt'), 'same bytes!');
+      assert.equal(await opens(), 3, 'after dropReopens the engine is asked again');
+      assert.equal(read('again.txt'), 'same bytes!');
+      assert.equal(await opens(), 3, 'and its new answer is repeated');
+
+      assert.equal(read('racing.txt'), 'racing');
+      assert.equal(read('racing.txt'), 'racing');
+      assert.equal(await opens(), 5, 'an open under way when dropReopens was called is not repeated');
+      assert.equal(await reopens(), 5);
     });
   });
 

@@ -21,6 +21,8 @@ export interface ServerOptions {
   writebackCache?: boolean;
   /** Offer FUSE passthrough for every plain file (the kernel then reads and writes it itself). */
   kernelPassthrough?: boolean;
+  /** Let the binding repeat read-only opens itself (OpenReply.reopen); an open of racing.txt starts a "change". */
+  reopen?: boolean;
 }
 
 export interface CallRecord { op: string; uid: number; gid: number; name?: string; set?: Record<string, string>; fh?: boolean }
@@ -35,8 +37,6 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
   let nextNode = 2;
   const anomalies: string[] = [];
   const calls: CallRecord[] = [];
-  const openByNode = new Map<number, Set<number>>();
-  const released: number[] = [];
   const extentViews = new Map<string, ExtentView>();
   let staleOpens = 0;
   let offerPassthrough = opts.kernelPassthrough === true;
@@ -86,11 +86,6 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
     onStale: () => {
       if (byPath.get(p) === nodeid) byPath.delete(p); // the next lookup makes a new node
       staleOpens++;
-    },
-    onOpen: (fh) => {
-      let set = openByNode.get(nodeid);
-      if (!set) openByNode.set(nodeid, (set = new Set()));
-      set.add(fh);
     },
     ...(extentViews.has(p) ? { extents: extentViews.get(p)!.extents } : {}),
   });
@@ -185,7 +180,10 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
       record('open', c);
       const view = extentViews.get(p);
       const fd = view ? fs.openSync(view.backing, 'r') : fs.openSync(p, openFlags(flags));
-      return openReply(nodeid, p, fd, fs.fstatSync(fd, { bigint: true }).ino);
+      const reply = openReply(nodeid, p, fd, fs.fstatSync(fd, { bigint: true }).ino);
+      if (!opts.reopen || view || (flags & 3) !== fs.constants.O_RDONLY) return reply;
+      if (path.basename(p) === 'racing.txt') session.dropReopens(); // a change starts while this open is under way
+      return { ...reply, reopen: { path: p, flags: openFlags(flags) } };
     },
     async create(c, parent, name, mode, flags) {
       const p = join(parent, name);
@@ -195,10 +193,6 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
       fs.fchownSync(fd, c.uid, c.gid);
       const entry = entryFor(p);
       return { entry, open: openReply(entry.nodeid, p, fd, entry.attr.ino) };
-    },
-    release(nodeid, fh) {
-      released.push(fh);
-      openByNode.get(nodeid)?.delete(fh);
     },
     readdir(_c, nodeid, offset) {
       const p = nodeOf(nodeid).path;
@@ -261,19 +255,19 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
     anomalies: () => anomalies,
     calls: () => calls,
     clearCalls: () => void calls.splice(0),
-    released: () => released,
+    dropReopens: () => session.dropReopens(),
     nodeid: (rel: string) => nodeidOf(rel),
-    handles: (rel: string) => [...(openByNode.get(nodeidOf(rel)) ?? [])],
+    handles: (rel: string) => session.openFiles(nodeidOf(rel)).map((file) => file.fh),
     setExtents: (rel: string, backing: string, extents: { offset: number; length: number }[]) =>
       void extentViews.set(path.join(source, rel), { backing, extents }),
     retarget: (rel: string, target: string) => {
-      const fhs = [...(openByNode.get(nodeidOf(rel)) ?? [])];
+      const fhs = session.openFiles(nodeidOf(rel)).map((file) => file.fh);
       for (const fh of fhs) session.retarget(fh, fs.openSync(target, 'r+'));
       return fhs.length;
     },
     dupFstat: (rel: string) => {
-      const [fh] = openByNode.get(nodeidOf(rel)) ?? [];
-      const fd = session.dupHandleFd(fh!);
+      const [file] = session.openFiles(nodeidOf(rel));
+      const fd = session.dupHandleFd(file!.fh);
       try {
         return Number(fs.fstatSync(fd).size);
       } finally {

@@ -38,6 +38,8 @@ export interface BaseData {
   extents?: Extent[];
   /** The file's size in bytes. */
   size: number;
+  /** How to open the same view again (the binding repeats read-only opens with it): a file, and open(2) flags. */
+  reopen: { path: Buffer | string; flags: number };
 }
 
 export interface BaseLayer {

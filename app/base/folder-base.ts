@@ -29,11 +29,13 @@ export class FolderBase implements BaseLayer {
   }
 
   openData(path: string): BaseData {
-    const fd = fs.openSync(under(this.source, path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const file = under(this.source, path);
+    const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
+    const fd = fs.openSync(file, flags);
     try {
       const st = fs.fstatSync(fd);
       if (!st.isFile()) throw new FsError('EINVAL', 'not a regular file');
-      return { fd, size: st.size };
+      return { fd, size: st.size, reopen: { path: file, flags } };
     } catch (error) {
       fs.closeSync(fd);
       throw error;

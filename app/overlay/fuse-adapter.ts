@@ -1,10 +1,10 @@
 /**
- * The FUSE side of the engine: the inode table (nodeids, names, lookup counts, forget), open handles
- * (for retargeting them on copy-up) and kernel cache invalidation. Every decision is the Overlay's;
- * this only turns nodeids into overlay paths and answers in the binding's terms.
+ * The FUSE side of the engine: the inode table (nodeids, names, lookup counts, forget), retargeting open
+ * files on copy-up (the binding keeps the table of open files) and kernel cache invalidation. Every
+ * decision is the Overlay's; this only turns nodeids into overlay paths and answers in the binding's terms.
  */
 import * as fs from 'node:fs';
-import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, OpenReply, Session, SetAttr, StatFs, AttrIn } from '../../native';
+import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, OpenFile, OpenReply, Session, SetAttr, StatFs, AttrIn } from '../../native';
 import { sys } from '../../native';
 import type { Stat } from '../base/base-layer';
 import { FsError, hasCode } from '../errors';
@@ -37,17 +37,10 @@ class InodeNode {
   constructor(readonly nodeid: number, readonly ino: bigint, readonly type: number) {}
 }
 
-interface OpenHandle {
-  node: InodeNode;
-  flags: number;
-  onBase: boolean;
-}
-
 export class FuseAdapter implements FuseOps {
   private session: Session | null = null;
   private readonly nodes = new Map<number, InodeNode>();
   private readonly byIno = new Map<bigint, InodeNode>();
-  private readonly handles = new Map<number, OpenHandle>();
   private readonly root: InodeNode;
   private nextNodeid = ROOT_NODEID + 1;
 
@@ -59,6 +52,8 @@ export class FuseAdapter implements FuseOps {
     overlay.onCopyUp((path) => this.retargetToUpper(path));
     overlay.onExternalChange((paths) => this.invalidate(paths));
     overlay.onChange((paths) => this.dropListings(paths));
+    // What the binding may open again by itself lasts until the next change starts.
+    overlay.onChangeStart(() => this.session?.dropReopens());
   }
 
   attach(session: Session): void {
@@ -188,10 +183,6 @@ export class FuseAdapter implements FuseOps {
     });
   }
 
-  release(_nodeid: number, fh: number): void {
-    this.handles.delete(fh);
-  }
-
   // ---- folders ------------------------------------------------------------------------------------
 
   readdir(_c: Caller, nodeid: number, offset: number): DirEntry[] {
@@ -275,21 +266,18 @@ export class FuseAdapter implements FuseOps {
   /** After a copy-up, handles that still read the base file are pointed at the new copy. */
   private retargetToUpper(path: string): void {
     const node = this.byIno.get(this.overlay.lstat(path).ino);
-    if (!node) return;
-    for (const [fh, handle] of this.handles) {
-      if (handle.node === node && handle.onBase) this.retarget(fh, handle, path);
-    }
+    if (!node || !this.session) return;
+    for (const file of this.session.openFiles(node.nodeid)) if (file.followsCopyUp) this.retarget(file, path);
   }
 
-  private retarget(fh: number, handle: OpenHandle, path: string): void {
-    const fd = this.overlay.reopenUpper(path, handle.flags);
+  private retarget(file: OpenFile, path: string): void {
+    const fd = this.overlay.reopenUpper(path, file.flags);
     try {
-      this.session!.retarget(fh, fd);
+      this.session!.retarget(file.fh, fd);
     } catch (error) {
       fs.closeSync(fd);
       throw error;
     }
-    handle.onBase = false;
   }
 
   /** Drops what the kernel cached for paths changed behind its back (revert, undo), and forgets those names. */
@@ -297,7 +285,7 @@ export class FuseAdapter implements FuseOps {
     const session = this.session;
     if (!session) return Promise.resolve();
     const pending: Promise<void>[] = [];
-    const open = new Set([...this.handles.values()].map((h) => h.node));
+    const open = new Set(session.openFiles().map((file) => file.nodeid));
     for (const path of paths) {
       if (path === ROOT) {
         for (const child of [...(this.root.children?.keys() ?? [])]) pending.push(...this.invalidateName(session, this.root, child, open));
@@ -312,11 +300,11 @@ export class FuseAdapter implements FuseOps {
   }
 
   /**
-   * `open`: the nodes with open files. Those are let go: an open descriptor keeps the file it had, and the kernel
+   * `open`: the nodeids with open files. Those are let go: an open descriptor keeps the file it had, and the kernel
    * caches one file's pages per node, so the name's new content must come as a new node (reads through the old
    * descriptor would fill the name's cache with the old content otherwise).
    */
-  private invalidateName(session: Session, dir: InodeNode, name: string, open: Set<InodeNode>): Promise<void>[] {
+  private invalidateName(session: Session, dir: InodeNode, name: string, open: Set<number>): Promise<void>[] {
     const pending = [session.invalidateEntry(dir.nodeid, Buffer.from(name, 'latin1'))];
     const node = dir.children?.get(name);
     if (node) {
@@ -327,7 +315,7 @@ export class FuseAdapter implements FuseOps {
         n.listing = null;
         session.setXattrFree(n.nodeid, false);
         for (const child of n.children?.values() ?? []) stack.push(child);
-        if (open.has(n)) this.letGo(n);
+        if (open.has(n.nodeid)) this.letGo(n);
       }
       // Until the kernel has dropped its entry it may still open the node by this name, so the name is kept
       // while it leads to the same object; a name that now shows something else (or nothing) is let go.
@@ -377,12 +365,14 @@ export class FuseAdapter implements FuseOps {
       // node go first (invalidateName), and onStale covers an open racing with that. A base file's handles must
       // follow its copy-up (retarget), so the kernel may not own them.
       passthrough: !opened.onBase,
+      followsCopyUp: opened.onBase,
+      // Reads repeat (tar, grep, a build's headers): the binding opens the same file again itself until a change
+      // starts. An open that found the world during a change may not see its end, so it is not repeated.
+      reopen: opened.reopen && !opensForWrite(flags) && !this.overlay.changing ? opened.reopen : undefined,
       onStale: () => this.letGo(node),
       onOpen: (fh) => {
-        const handle: OpenHandle = { node, flags, onBase: opened.onBase };
-        this.handles.set(fh, handle);
         // A copy-up may have finished between the open and this moment.
-        if (handle.onBase && this.overlay.tree.get(path)?.upper) this.retarget(fh, handle, path);
+        if (opened.onBase && this.overlay.tree.get(path)?.upper) this.retarget({ fh, nodeid: node.nodeid, flags, followsCopyUp: true }, path);
       },
     };
   }
@@ -527,8 +517,7 @@ export class FuseAdapter implements FuseOps {
   private orphanSetattr(node: InodeNode, set: SetAttr, fh: number | undefined): Stat {
     const fd = this.orphanFd(node, fh);
     try {
-      const handle = [...this.handles.values()].find((h) => h.node === node);
-      if (handle?.onBase) throw new FsError('EROFS', 'a deleted base file cannot be changed through a descriptor that still reads it');
+      if (this.session!.openFiles(node.nodeid).some((file) => file.followsCopyUp)) throw new FsError('EROFS', 'a deleted base file cannot be changed through a descriptor that still reads it');
       if (set.size !== undefined) fs.ftruncateSync(fd, set.size);
       if (set.uid !== undefined || set.gid !== undefined) fs.fchownSync(fd, set.uid ?? -1, set.gid ?? -1);
       if (set.mode !== undefined) fs.fchmodSync(fd, set.mode & 0o7777);
@@ -540,7 +529,7 @@ export class FuseAdapter implements FuseOps {
   }
 
   private orphanFd(node: InodeNode, fh: number | undefined): number {
-    const handle = fh ?? [...this.handles.entries()].find(([, h]) => h.node === node)?.[0];
+    const handle = fh ?? this.session!.openFiles(node.nodeid)[0]?.fh;
     if (handle === undefined) throw new FsError('ENOENT', `inode ${node.nodeid} has no name and no open file`);
     return this.session!.dupHandleFd(handle);
   }

@@ -61,6 +61,8 @@ export interface OpenedFile {
   extents?: { offset: number; length: number }[];
   /** True when the fd reads the base (so a later copy-up must retarget it). */
   onBase: boolean;
+  /** How to open the same file the same way again (absent for a file just created): a file, and open(2) flags. */
+  reopen?: { path: Buffer | string; flags: number };
 }
 
 export type SetAttrs = {
@@ -83,7 +85,10 @@ export class Overlay {
   private readonly copyUpListeners: Array<(path: string) => void> = [];
   private readonly changeListeners: Array<(paths: string[]) => void> = [];
   private readonly externalListeners: Array<(paths: string[]) => Promise<void>> = [];
+  private readonly changeStartListeners: Array<() => void> = [];
   private readonly pendingExternal: string[] = [];
+  /** Changes started and not yet through (the kernel told of them included). */
+  private changesUnderWay = 0;
 
   private constructor(readonly base: BaseLayer, readonly storage: Storage, readonly meta: MetaLog) {
     const root = base.lstat(ROOT);
@@ -121,6 +126,16 @@ export class Overlay {
     this.changeListeners.push(listener);
   }
 
+  /** Listens for the start of each change, before it touches anything. */
+  onChangeStart(listener: () => void): void {
+    this.changeStartListeners.push(listener);
+  }
+
+  /** True while a change runs, or the kernel is being told of one: what is found now may not last. */
+  get changing(): boolean {
+    return this.changesUnderWay > 0;
+  }
+
   /** Listens for changes the kernel did not make itself (revert, undo): its caches must be invalidated. */
   onExternalChange(listener: (paths: string[]) => Promise<void>): void {
     this.externalListeners.push(listener);
@@ -152,11 +167,18 @@ export class Overlay {
    * awaits its data copy, and no other change may see the world half-changed meanwhile.
    */
   serial<T>(work: () => T | Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
+    const start = (): T | Promise<T> => {
+      this.changesUnderWay++;
+      for (const listener of this.changeStartListeners) listener();
+      return work();
+    };
+    const run = this.queue.then(start, start);
     this.queue = run.catch(() => undefined);
     // Invalidating a kernel entry takes its folder's lock, which a create waiting in this queue may hold:
     // so the queue moves on first, and the caller hears back once the kernel has caught up.
-    return run.finally(() => this.flushExternalChanges());
+    return run.finally(() => this.flushExternalChanges()).finally(() => {
+      this.changesUnderWay--;
+    });
   }
 
   // ---- resolution -------------------------------------------------------------------------------
@@ -275,10 +297,14 @@ export class Overlay {
     // Hot (tar, grep: an open a file), and the kernel opens only what it looked up: the change tree names
     // the layer, with no lstat; an entry gone since fails in the open (ENOENT).
     const { node, basePath } = this.walk(path);
-    if (node?.upper) return { fd: fs.openSync(this.storage.upper(path), backingFlags(flags)), onBase: false };
+    if (node?.upper) {
+      const file = this.storage.upper(path);
+      const backing = backingFlags(flags);
+      return { fd: fs.openSync(file, backing), onBase: false, reopen: { path: file, flags: backing } };
+    }
     if (basePath === null) throw new FsError('ENOENT', path);
     const data = this.base.openData(basePath);
-    return { fd: data.fd, extents: data.extents, onBase: true };
+    return { fd: data.fd, extents: data.extents, onBase: true, reopen: data.reopen };
   }
 
   /** Opens the upper copy of a path with the access mode of an earlier open (to retarget its handle). */

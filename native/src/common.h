@@ -71,6 +71,8 @@ struct handle {
   off_t ext_total;
   pthread_rwlock_t lock; /* read: data path; write: retarget */
   int io;                /* enum io_mode: how the kernel does this open's I/O (passthrough.c) */
+  int flags;             /* the open's flags, as the kernel sent them */
+  bool follows_copy_up;  /* the engine points it at the copy when the node is copied up (until retarget) */
   int refs;              /* table ref + users (under session->hlock) */
   struct handle *hnext;  /* hash chain */
 };
@@ -83,6 +85,7 @@ struct pending {
   size_t size;                /* getxattr/listxattr/readdir size */
   fuse_ino_t ino;
   struct fuse_file_info fi;   /* copy, for open/create replies */
+  uint64_t reopen_generation; /* the session's when the request came (reopen.c) */
   struct pending *pnext;
 };
 
@@ -119,8 +122,10 @@ void datapool_stop(struct session *s);
 #define HBUCKETS 1024
 #define PBUCKETS 1024
 #define NIO_BUCKETS 256
+#define RBUCKETS 4096
 
 struct node_io;
+struct reopen;
 
 struct notify_job;
 
@@ -154,6 +159,10 @@ struct session {
   bool passthrough;
   uint64_t pt_init_unique;
   struct node_io *node_io[NIO_BUCKETS];
+  /* Opens the engine let C repeat, per nodeid, while reopen_generation stays (reopen.c; JS thread only). */
+  struct reopen *reopens[RBUCKETS];
+  uint64_t reopen_generation;
+  uint64_t reopens_answered; /* debug counter */
   /* Requests are read by the reader thread and handled on the JS thread (serve_requests in session.c). */
   napi_env env;
   napi_ref dispatch;              /* the wrapper's dispatch function */
@@ -162,6 +171,9 @@ struct session {
   struct reader reader;
   uv_async_t *wake;               /* the reader's call when the JS thread is not looking */
   _Atomic bool js_idle;
+  bool handling, in_js;           /* a request is being handled; its JS scopes are open (session.c) */
+  napi_handle_scope handle_scope;
+  napi_callback_scope callback_scope;
   /* For messages from other threads (notifier) and from inside reply calls. */
   napi_threadsafe_function tsfn;
 
@@ -202,7 +214,7 @@ struct session {
 
 /* messages posted to JS through the threadsafe function */
 enum msg_kind {
-  M_REQUEST = 1, M_FORGET, M_RELEASE, M_NOTIFY_DONE, M_CLOSED, M_INIT
+  M_REQUEST = 1, M_FORGET, M_NOTIFY_DONE, M_CLOSED, M_INIT
 };
 
 enum op_code {
@@ -254,8 +266,19 @@ extern const struct fuse_lowlevel_ops minifo_ops;
 napi_value init_session_api(napi_env env, napi_value exports);
 
 /* ops.c */
-struct handle *handle_new(struct session *s, int fd, uint64_t ino, fuse_ino_t nodeid,
-                          struct extent *ext, size_t next);
+/* How an open is served, from the engine's open reply (or a repeat of one, reopen.c). */
+struct open_spec {
+  uint64_t ino;
+  struct extent *ext; /* owned by the spec's user; NULL: plain file */
+  size_t next;
+  bool keep_cache, direct_io, passthrough, follows_copy_up;
+};
+/* A handle for a new open of `nodeid` on `fd` (taken over) and spec->ext (taken over), with fi->fh and the
+ * cache flags set for the reply; NULL when the node is open passthrough to another file (IO_CONFLICT). */
+struct handle *handle_open(struct session *s, int fd, const struct open_spec *spec, fuse_ino_t nodeid,
+                           struct fuse_file_info *fi);
+/* The kernel did not take the open: the handle goes as if released. */
+void handle_unopen(struct session *s, struct handle *h);
 struct handle *handle_get(struct session *s, uint64_t fh);
 void handle_put(struct session *s, struct handle *h);
 struct handle *handle_remove(struct session *s, uint64_t fh);
@@ -275,6 +298,17 @@ void io_replied(void);
 void io_release(struct session *s, struct handle *h);
 int io_passthrough_opens(struct session *s);
 void io_forget_all(struct session *s);
+
+/* reopen.c (JS thread only) */
+/* After the open reply for h (served as `spec`) went out: the engine lets C repeat this open (`path`, taken
+ * over, opened with `open_flags`) for later opens of the node with the same flags. `generation`: the session's
+ * when the request came. */
+void reopen_remember(struct session *s, const struct handle *h, uint64_t generation, char *path,
+                     int open_flags, const struct open_spec *spec);
+/* From op_open: true when it answered the open itself. */
+bool reopen_answer(struct session *s, fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi);
+void reopen_forget(struct session *s, fuse_ino_t nodeid);
+void reopen_forget_all(struct session *s);
 
 /* sys.c */
 napi_value init_sys(napi_env env, napi_value exports);

@@ -1,5 +1,6 @@
 /* FUSE low-level operations: metadata requests are forwarded to JS, the data path
- * (read/write/fsync/ftruncate/fallocate) runs in C on the data threads, release here. flush is left
+ * (read/write/fsync/ftruncate/fallocate) runs in C on the data threads, release and repeated opens
+ * (reopen.c) here. flush is left
  * unimplemented: there is nothing to do on close, and the kernel stops asking after the first ENOSYS. */
 #define _GNU_SOURCE
 #include "common.h"
@@ -12,26 +13,6 @@
 static inline struct session *S(fuse_req_t req) { return fuse_req_userdata(req); }
 
 /* ---------------------------------------------------------------- handles */
-
-struct handle *handle_new(struct session *s, int fd, uint64_t ino, fuse_ino_t nodeid,
-                          struct extent *ext, size_t next) {
-  struct handle *h = calloc(1, sizeof *h);
-  h->fd = fd;
-  h->ino = ino;
-  h->nodeid = nodeid;
-  h->ext = ext;
-  h->next = next;
-  for (size_t i = 0; i < next; i++) h->ext_total += ext[i].len;
-  pthread_rwlock_init(&h->lock, NULL);
-  h->refs = 1;
-  pthread_mutex_lock(&s->hlock);
-  h->fh = ++s->next_fh;
-  struct handle **b = &s->handles[h->fh % HBUCKETS];
-  h->hnext = *b;
-  *b = h;
-  pthread_mutex_unlock(&s->hlock);
-  return h;
-}
 
 struct handle *handle_get(struct session *s, uint64_t fh) {
   pthread_mutex_lock(&s->hlock);
@@ -65,6 +46,44 @@ struct handle *handle_remove(struct session *s, uint64_t fh) {
   if (h) *p = h->hnext;
   pthread_mutex_unlock(&s->hlock);
   return h;
+}
+
+struct handle *handle_open(struct session *s, int fd, const struct open_spec *spec, fuse_ino_t nodeid,
+                           struct fuse_file_info *fi) {
+  struct handle *h = calloc(1, sizeof *h);
+  h->fd = fd;
+  h->ino = spec->ino;
+  h->nodeid = nodeid;
+  h->ext = spec->ext;
+  h->next = spec->next;
+  for (size_t i = 0; i < h->next; i++) h->ext_total += h->ext[i].len;
+  h->flags = fi->flags;
+  h->follows_copy_up = spec->follows_copy_up;
+  pthread_rwlock_init(&h->lock, NULL);
+  h->refs = 1;
+  pthread_mutex_lock(&s->hlock);
+  h->fh = ++s->next_fh;
+  struct handle **b = &s->handles[h->fh % HBUCKETS];
+  h->hnext = *b;
+  *b = h;
+  pthread_mutex_unlock(&s->hlock);
+  fi->fh = h->fh;
+  fi->keep_cache = spec->keep_cache;
+  fi->direct_io = spec->direct_io;
+  bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+  if (io_choose(s, h, spec->passthrough && !spec->direct_io, writable) == IO_CONFLICT) {
+    struct handle *r = handle_remove(s, h->fh);
+    if (r) handle_put(s, r); /* closes fd */
+    return NULL;
+  }
+  return h;
+}
+
+void handle_unopen(struct session *s, struct handle *h) {
+  uint64_t fh = h->fh;
+  io_release(s, h);
+  struct handle *r = handle_remove(s, fh);
+  if (r) handle_put(s, r);
 }
 
 void handles_close_all(struct session *s) {
@@ -142,6 +161,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
 
 static void send_forget(struct session *s, fuse_ino_t ino, uint64_t n) {
   nodeset_remove(&s->xattr_free, ino); /* conservative: JS may find it again */
+  reopen_forget(s, ino);
   struct msg *m = calloc(1, sizeof *m);
   m->kind = M_FORGET;
   m->ino = ino;
@@ -268,6 +288,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  if (reopen_answer(S(req), req, ino, fi)) return;
   struct msg *m = req_msg(req, OP_OPEN, ino, 0, fi);
   m->has_fh = false;
   m->a = fi->flags;
@@ -309,14 +330,6 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
   struct msg *m = req_msg(req, OP_READDIRPLUS, ino, size, NULL);
   m->a = off;
   send_msg(req, m);
-}
-
-static void send_release(struct session *s, fuse_ino_t ino, uint64_t fh) {
-  struct msg *m = calloc(1, sizeof *m);
-  m->kind = M_RELEASE;
-  m->ino = ino;
-  m->fh = fh;
-  deliver_msg(s, m);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
@@ -503,15 +516,16 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
   submit(req, fi, fallocate_job, offset, length, mode, NULL);
 }
 
+/* The engine is not told: it asks for a node's open files when it needs them (openFiles). */
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  (void)ino;
   struct session *s = S(req);
   struct handle *h = handle_remove(s, fi->fh);
   if (h) {
     io_release(s, h);
-    handle_put(s, h); /* closes the fd once no JS call holds it */
+    handle_put(s, h); /* closes the fd once no data job or JS call holds it */
   }
   fuse_reply_err(req, 0);
-  if (h) send_release(s, ino, fi->fh);
 }
 
 const struct fuse_lowlevel_ops minifo_ops = {

@@ -48,6 +48,7 @@ uint64_t pending_add(struct session *s, fuse_req_t req, int op, fuse_ino_t ino, 
   p->ino = ino;
   p->size = size;
   if (fi) p->fi = *fi;
+  p->reopen_generation = s->reopen_generation;
   pthread_mutex_lock(&s->plock);
   p->id = ++s->next_id;
   struct pending **b = &s->pending[p->id % PBUCKETS];
@@ -192,13 +193,6 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     argv[argc++] = js_i64(env, (int64_t)m->ino);
     argv[argc++] = js_i64(env, m->a);
     break;
-  case M_RELEASE:
-    argv[argc++] = js_str(env, "release");
-    argv[argc++] = js_num(env, 0);
-    argv[argc++] = nul;
-    argv[argc++] = js_i64(env, (int64_t)m->ino);
-    argv[argc++] = js_i64(env, (int64_t)m->fh);
-    break;
   case M_CLOSED:
     session_cleanup(env, s);
     argv[argc++] = js_str(env, "closed");
@@ -304,17 +298,16 @@ static void session_ended(struct session *s) {
   deliver_msg(s, m);
 }
 
+/* A request's scopes open at its first call into JS, so one answered in C (the data path, release, a repeated
+ * open) costs nothing of JS. */
 static void handle_request(struct session *s, struct fuse_buf *buf) {
-  napi_env env = s->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value resource;
-  napi_get_reference_value(env, s->resource, &resource);
-  napi_callback_scope cs;
-  napi_open_callback_scope(env, resource, s->async, &cs);
+  s->handling = true;
   fuse_session_process_buf(s->se, buf);
-  napi_close_callback_scope(env, cs); /* runs the microtasks the request queued */
-  napi_close_handle_scope(env, scope);
+  s->handling = false;
+  if (!s->in_js) return;
+  s->in_js = false;
+  napi_close_callback_scope(s->env, s->callback_scope); /* runs the microtasks the request queued */
+  napi_close_handle_scope(s->env, s->handle_scope);
 }
 
 static void serve_requests(uv_async_t *wake) {
@@ -347,6 +340,13 @@ static void serve_requests(uv_async_t *wake) {
 }
 
 void deliver_msg(struct session *s, struct msg *m) {
+  if (s->handling && !s->in_js) {
+    s->in_js = true;
+    napi_open_handle_scope(s->env, &s->handle_scope);
+    napi_value resource;
+    napi_get_reference_value(s->env, s->resource, &resource);
+    napi_open_callback_scope(s->env, resource, s->async, &s->callback_scope);
+  }
   napi_value fn;
   napi_get_reference_value(s->env, s->dispatch, &fn);
   call_js(s->env, fn, s, m);
@@ -428,6 +428,7 @@ static void session_cleanup(napi_env env, struct session *s) {
   s->se = NULL;
   handles_close_all(s);
   io_forget_all(s);
+  reopen_forget_all(s);
   napi_delete_reference(env, s->dispatch);
   napi_delete_reference(env, s->resource);
   napi_async_destroy(env, s->async);
@@ -691,38 +692,39 @@ static napi_value ReplyBuf(napi_env env, napi_callback_info info) {
   return js_bool(env, r == 0);
 }
 
-/* Creates the handle for an open/create reply; NULL (thrown) on bad input. */
-static struct handle *make_handle(napi_env env, struct session *s, napi_value o, fuse_ino_t nodeid,
-                                  struct fuse_file_info *fi, bool *conflict) {
-  int64_t fd, ino;
-  if (!get_prop_i64(env, o, "fd", true, &fd, NULL) || !get_prop_i64(env, o, "ino", true, &ino, NULL))
-    return NULL;
+/* Reads how an open/create reply serves the open, and its fd; false (thrown) on bad input. */
+static bool get_open_spec(napi_env env, napi_value o, int *fd, struct open_spec *spec) {
+  int64_t fd64, ino;
+  if (!get_prop_i64(env, o, "fd", true, &fd64, NULL) || !get_prop_i64(env, o, "ino", true, &ino, NULL)) return false;
   napi_value ev;
-  struct extent *ext;
-  size_t next;
-  if (!get_prop(env, o, "extents", &ev) || !get_extents(env, ev, &ext, &next)) return NULL;
-  bool keep, direct, passthrough;
-  if (!get_prop_bool(env, o, "keepCache", &keep) || !get_prop_bool(env, o, "directIo", &direct) ||
-      !get_prop_bool(env, o, "passthrough", &passthrough)) {
-    free(ext);
-    return NULL;
+  if (!get_prop(env, o, "extents", &ev) || !get_extents(env, ev, &spec->ext, &spec->next)) return false;
+  spec->ino = (uint64_t)ino;
+  if (!get_prop_bool(env, o, "keepCache", &spec->keep_cache) || !get_prop_bool(env, o, "directIo", &spec->direct_io) ||
+      !get_prop_bool(env, o, "passthrough", &spec->passthrough) ||
+      !get_prop_bool(env, o, "followsCopyUp", &spec->follows_copy_up)) {
+    free(spec->ext);
+    return false;
   }
-  if (fd < 0 || fcntl((int)fd, F_GETFD) < 0) {
-    free(ext);
+  if (fd64 < 0 || fcntl((int)fd64, F_GETFD) < 0) {
+    free(spec->ext);
     throw_msg(env, "EBADF", "open reply: fd is not an open file descriptor");
-    return NULL;
+    return false;
   }
-  struct handle *h = handle_new(s, (int)fd, (uint64_t)ino, nodeid, ext, next);
-  fi->fh = h->fh;
-  fi->keep_cache = keep;
-  fi->direct_io = direct;
-  if (io_choose(s, h, passthrough && !direct, (fi->flags & O_ACCMODE) != O_RDONLY) == IO_CONFLICT) {
-    struct handle *r = handle_remove(s, h->fh);
-    if (r) handle_put(s, r); /* closes fd */
-    *conflict = true;
-    return NULL;
-  }
-  return h;
+  *fd = (int)fd64;
+  return true;
+}
+
+/* An open reply's `reopen` ({path, flags}): *path NULL when absent. False (thrown) on bad input. */
+static bool get_reopen(napi_env env, napi_value o, char **path, int *flags) {
+  *path = NULL;
+  napi_value rv, pv;
+  if (!get_prop(env, o, "reopen", &rv)) return false;
+  if (is_nullish(env, rv)) return true;
+  int64_t f;
+  if (!get_prop(env, rv, "path", &pv) || !get_prop_i64(env, rv, "flags", true, &f, NULL)) return false;
+  *path = get_path(env, pv, "reopen.path", NULL);
+  *flags = (int)f;
+  return *path != NULL;
 }
 
 /* The node is open passthrough to a file that is no longer its content (it was reverted meanwhile): the
@@ -734,58 +736,57 @@ static napi_value reply_stale(napi_env env, struct session *s, uint64_t id, fuse
   return js_i64(env, 0);
 }
 
-/* The kernel did not take the open: undo it as if released. */
-static void undo_open(struct session *s, struct handle *h, fuse_ino_t nodeid) {
-  uint64_t fh = h->fh;
-  io_release(s, h);
-  struct handle *r = handle_remove(s, fh);
-  if (r) handle_put(s, r);
-  struct msg *m = calloc(1, sizeof *m);
-  m->kind = M_RELEASE;
-  m->ino = nodeid;
-  m->fh = fh;
-  post_msg(s, m);
-}
-
-/* replyOpen(s, id, open) -> fh (negative: the kernel did not take it; release follows). */
+/* replyOpen(s, id, open) -> fh (negative: the kernel did not take it, and the handle is gone). */
 static napi_value ReplyOpen(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(3)
+  int fd, reopen_flags = 0;
+  struct open_spec spec;
+  char *reopen_path;
+  if (!get_open_spec(env, a[2], &fd, &spec)) return NULL;
+  if (!get_reopen(env, a[2], &reopen_path, &reopen_flags)) {
+    free(spec.ext);
+    return NULL;
+  }
   struct fuse_file_info fi = p->fi;
-  bool conflict = false;
-  struct handle *h = make_handle(env, s, a[2], p->ino, &fi, &conflict);
-  if (conflict) return reply_stale(env, s, id, p->req);
-  if (!h) return NULL;
+  struct handle *h = handle_open(s, fd, &spec, p->ino, &fi);
+  if (!h) {
+    free(reopen_path);
+    return reply_stale(env, s, id, p->req);
+  }
   fuse_req_t req = p->req;
-  fuse_ino_t nodeid = p->ino;
+  uint64_t generation = p->reopen_generation;
   finish(s, id);
   uint64_t fh = h->fh;
   int sent = fuse_reply_open(req, &fi);
   io_replied();
   if (sent != 0) {
-    undo_open(s, h, nodeid);
+    free(reopen_path);
+    handle_unopen(s, h);
     return js_i64(env, -(int64_t)fh);
   }
+  if (reopen_path) reopen_remember(s, h, generation, reopen_path, reopen_flags, &spec);
   return js_i64(env, (int64_t)fh);
 }
 
-/* replyCreate(s, id, entry, open) -> fh (negative: not delivered; forget+release follow). */
+/* replyCreate(s, id, entry, open) -> fh (negative: not delivered, the handle is gone, and forget follows). */
 static napi_value ReplyCreate(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(4)
   struct fuse_entry_param e;
   if (!get_entry(env, s, a[2], &e)) return NULL;
   if (e.ino == 0) return throw_msg(env, "ERR_INVALID_ARG_VALUE", "create reply: nodeid 0");
+  int fd;
+  struct open_spec spec;
+  if (!get_open_spec(env, a[3], &fd, &spec)) return NULL;
   struct fuse_file_info fi = p->fi;
-  bool conflict = false;
-  struct handle *h = make_handle(env, s, a[3], e.ino, &fi, &conflict);
-  if (conflict) return reply_stale(env, s, id, p->req);
-  if (!h) return NULL;
+  struct handle *h = handle_open(s, fd, &spec, e.ino, &fi);
+  if (!h) return reply_stale(env, s, id, p->req);
   fuse_req_t req = p->req;
   finish(s, id);
   uint64_t fh = h->fh;
   int sent = fuse_reply_create(req, &e, &fi);
   io_replied();
   if (sent != 0) {
-    undo_open(s, h, e.ino);
+    handle_unopen(s, h);
     struct msg *m = calloc(1, sizeof *m);
     m->kind = M_FORGET;
     m->ino = e.ino;
@@ -922,12 +923,53 @@ static napi_value Retarget(napi_env env, napi_callback_info info) {
   h->fd = (int)fd;
   h->ext = ext;
   h->next = next;
+  h->follows_copy_up = false; /* it reads the copy now */
   h->ext_total = 0;
   for (size_t i = 0; i < next; i++) h->ext_total += ext[i].len;
   pthread_rwlock_unlock(&h->lock);
   handle_put(s, h);
   if (oldfd >= 0 && oldfd != (int)fd) close(oldfd);
   free(oldext);
+  return js_undefined(env);
+}
+
+/* openFiles(s, nodeid?) -> [{fh, nodeid, flags, followsCopyUp}]: the open files of a node, or of all. */
+static napi_value OpenFiles(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  int64_t only = 0;
+  if (argc > 1 && !is_nullish(env, a[1]) && !get_i64(env, a[1], "nodeid", &only)) return NULL;
+  napi_value out;
+  NAPI_OK(env, napi_create_array(env, &out));
+  uint32_t n = 0;
+  pthread_mutex_lock(&s->hlock);
+  for (size_t i = 0; i < HBUCKETS && !s->closed; i++) {
+    for (struct handle *h = s->handles[i]; h; h = h->hnext) {
+      if (only && h->nodeid != (fuse_ino_t)only) continue;
+      napi_value o;
+      napi_create_object(env, &o);
+      napi_set_named_property(env, o, "fh", js_i64(env, (int64_t)h->fh));
+      napi_set_named_property(env, o, "nodeid", js_i64(env, (int64_t)h->nodeid));
+      napi_set_named_property(env, o, "flags", js_num(env, h->flags));
+      napi_set_named_property(env, o, "followsCopyUp", js_bool(env, h->follows_copy_up));
+      napi_set_element(env, out, n++, o);
+    }
+  }
+  pthread_mutex_unlock(&s->hlock);
+  return out;
+}
+
+/* dropReopens(s): the engine starts a change; no open is repeated from what it said before. */
+static napi_value DropReopens(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
+  struct session *s = get_session(env, a[0]);
+  if (!s) return NULL;
+  s->reopen_generation++;
   return js_undefined(env);
 }
 
@@ -1046,6 +1088,7 @@ static napi_value DebugStats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "openHandles", js_num(env, (double)open));
   napi_set_named_property(env, o, "passthrough", js_bool(env, s->passthrough));
   napi_set_named_property(env, o, "passthroughOpens", js_num(env, io_passthrough_opens(s)));
+  napi_set_named_property(env, o, "reopens", js_num(env, (double)s->reopens_answered));
   napi_set_named_property(env, o, "answersByReader", js_num(env, (double)atomic_load(&s->reader.answers)));
   return o;
 }
@@ -1064,6 +1107,8 @@ napi_value init_session_api(napi_env env, napi_value exports) {
   export_fn(env, exports, "replyStatfs", ReplyStatfs);
   export_fn(env, exports, "retarget", Retarget);
   export_fn(env, exports, "dupHandleFd", DupHandleFd);
+  export_fn(env, exports, "openFiles", OpenFiles);
+  export_fn(env, exports, "dropReopens", DropReopens);
   export_fn(env, exports, "invalidateEntry", InvalidateEntry);
   export_fn(env, exports, "invalidateInode", InvalidateInode);
   export_fn(env, exports, "setXattrFree", SetXattrFree);

@@ -283,7 +283,7 @@ export class IsoImage implements BaseLayer {
         }
       }
       const fd = fs.openSync(this.source, 'r');
-      return { fd, extents: extents.map((x) => ({ ...x })), size: e.size };
+      return { fd, extents: extents.map((x) => ({ ...x })), size: e.size, reopen: { path: this.source, flags: fs.constants.O_RDONLY } };
     });
   }
 
