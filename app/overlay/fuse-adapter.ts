@@ -4,7 +4,7 @@
  * decision is the Overlay's; this only turns nodeids into overlay paths and answers in the binding's terms.
  */
 import * as fs from 'node:fs';
-import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, OpenFile, OpenReply, Session, SetAttr, StatFs, AttrIn } from '../../native';
+import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, OpenReply, Session, SetAttr, StatFs, AttrIn } from '../../native';
 import { sys } from '../../native';
 import type { Stat } from '../base/base-layer';
 import { FsError, hasCode } from '../errors';
@@ -267,13 +267,14 @@ export class FuseAdapter implements FuseOps {
   private retargetToUpper(path: string): void {
     const node = this.byIno.get(this.overlay.lstat(path).ino);
     if (!node || !this.session) return;
-    for (const file of this.session.openFiles(node.nodeid)) if (file.followsCopyUp) this.retarget(file, path);
+    for (const file of this.session.openFiles(node.nodeid)) if (file.followsCopyUp) this.retarget(file.fh, file.flags, path);
   }
 
-  private retarget(file: OpenFile, path: string): void {
-    const fd = this.overlay.reopenUpper(path, file.flags);
+  /** Points an open file at the upper copy, opened with the open's own access mode. */
+  private retarget(fh: number, flags: number, path: string): void {
+    const fd = this.overlay.reopenUpper(path, flags);
     try {
-      this.session!.retarget(file.fh, fd);
+      this.session!.retarget(fh, fd);
     } catch (error) {
       fs.closeSync(fd);
       throw error;
@@ -372,7 +373,7 @@ export class FuseAdapter implements FuseOps {
       onStale: () => this.letGo(node),
       onOpen: (fh) => {
         // A copy-up may have finished between the open and this moment.
-        if (opened.onBase && this.overlay.tree.get(path)?.upper) this.retarget({ fh, nodeid: node.nodeid, flags, followsCopyUp: true }, path);
+        if (opened.onBase && this.overlay.tree.get(path)?.upper) this.retarget(fh, flags, path);
       },
     };
   }

@@ -277,11 +277,10 @@ struct open_spec {
  * cache flags set for the reply; NULL when the node is open passthrough to another file (IO_CONFLICT). */
 struct handle *handle_open(struct session *s, int fd, const struct open_spec *spec, fuse_ino_t nodeid,
                            struct fuse_file_info *fi);
-/* The kernel did not take the open: the handle goes as if released. */
-void handle_unopen(struct session *s, struct handle *h);
+/* The open file is gone: released by the kernel, or an open it did not take. */
+void handle_release(struct session *s, uint64_t fh);
 struct handle *handle_get(struct session *s, uint64_t fh);
 void handle_put(struct session *s, struct handle *h);
-struct handle *handle_remove(struct session *s, uint64_t fh);
 void handles_close_all(struct session *s);
 
 /* passthrough.c (JS thread only) */

@@ -38,7 +38,7 @@ void handle_put(struct session *s, struct handle *h) {
 }
 
 /* Unlinks fh from the table; the caller inherits the table's reference. */
-struct handle *handle_remove(struct session *s, uint64_t fh) {
+static struct handle *handle_remove(struct session *s, uint64_t fh) {
   pthread_mutex_lock(&s->hlock);
   struct handle **p = &s->handles[fh % HBUCKETS];
   while (*p && (*p)->fh != fh) p = &(*p)->hnext;
@@ -72,18 +72,17 @@ struct handle *handle_open(struct session *s, int fd, const struct open_spec *sp
   fi->direct_io = spec->direct_io;
   bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
   if (io_choose(s, h, spec->passthrough && !spec->direct_io, writable) == IO_CONFLICT) {
-    struct handle *r = handle_remove(s, h->fh);
-    if (r) handle_put(s, r); /* closes fd */
+    handle_release(s, h->fh); /* closes fd */
     return NULL;
   }
   return h;
 }
 
-void handle_unopen(struct session *s, struct handle *h) {
-  uint64_t fh = h->fh;
+void handle_release(struct session *s, uint64_t fh) {
+  struct handle *h = handle_remove(s, fh);
+  if (!h) return;
   io_release(s, h);
-  struct handle *r = handle_remove(s, fh);
-  if (r) handle_put(s, r);
+  handle_put(s, h); /* closes the fd once no data job or JS call holds it */
 }
 
 void handles_close_all(struct session *s) {
@@ -519,12 +518,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 /* The engine is not told: it asks for a node's open files when it needs them (openFiles). */
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)ino;
-  struct session *s = S(req);
-  struct handle *h = handle_remove(s, fi->fh);
-  if (h) {
-    io_release(s, h);
-    handle_put(s, h); /* closes the fd once no data job or JS call holds it */
-  }
+  handle_release(S(req), fi->fh);
   fuse_reply_err(req, 0);
 }
 

@@ -77,7 +77,7 @@ bool reopen_answer(struct session *s, fuse_req_t req, fuse_ino_t nodeid, struct 
   s->reopens_answered++;
   int sent = fuse_reply_open(req, &fi);
   io_replied();
-  if (sent != 0) handle_unopen(s, h);
+  if (sent != 0) handle_release(s, h->fh);
   return true;
 }
 

@@ -446,6 +446,17 @@ static struct session *get_session(napi_env env, napi_value v) {
   return p;
 }
 
+/* The session of a call whose only argument it is; NULL (thrown) when it is not one. */
+static struct session *session_arg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) {
+    napi_throw_last(env, "napi_get_cb_info");
+    return NULL;
+  }
+  return get_session(env, a[0]);
+}
+
 static void session_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -564,10 +575,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Unmount(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  struct session *s = get_session(env, a[0]);
+  struct session *s = session_arg(env, info);
   if (!s) return NULL;
   if (s->closed) return js_undefined(env);
   pthread_mutex_lock(&s->ulock);
@@ -761,7 +769,7 @@ static napi_value ReplyOpen(napi_env env, napi_callback_info info) {
   io_replied();
   if (sent != 0) {
     free(reopen_path);
-    handle_unopen(s, h);
+    handle_release(s, h->fh);
     return js_i64(env, -(int64_t)fh);
   }
   if (reopen_path) reopen_remember(s, h, generation, reopen_path, reopen_flags, &spec);
@@ -786,7 +794,7 @@ static napi_value ReplyCreate(napi_env env, napi_callback_info info) {
   int sent = fuse_reply_create(req, &e, &fi);
   io_replied();
   if (sent != 0) {
-    handle_unopen(s, h);
+    handle_release(s, h->fh);
     struct msg *m = calloc(1, sizeof *m);
     m->kind = M_FORGET;
     m->ino = e.ino;
@@ -964,10 +972,7 @@ static napi_value OpenFiles(napi_env env, napi_callback_info info) {
 
 /* dropReopens(s): the engine starts a change; no open is repeated from what it said before. */
 static napi_value DropReopens(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  struct session *s = get_session(env, a[0]);
+  struct session *s = session_arg(env, info);
   if (!s) return NULL;
   s->reopen_generation++;
   return js_undefined(env);
@@ -1069,10 +1074,7 @@ static napi_value SetXattrFree(napi_env env, napi_callback_info info) {
 }
 
 static napi_value DebugStats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  struct session *s = get_session(env, a[0]);
+  struct session *s = session_arg(env, info);
   if (!s) return NULL;
   napi_value o;
   napi_create_object(env, &o);
