@@ -12,7 +12,8 @@
         "src/datapool.c",
         "src/passthrough.c",
         "src/reader.c",
-        "src/reopen.c"
+        "src/reopen.c",
+        "src/readahead.c"
       ],
       "defines": ["NAPI_VERSION=8", "_FILE_OFFSET_BITS=64"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "<!@(pkg-config --cflags fuse3)"],

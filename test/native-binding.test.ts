@@ -179,6 +179,25 @@ print(ctypes.get_errno() if r else 0)`, path.join(mp, 'link'), path.join(mp, 'he
     });
   });
 
+  test('a cold sequential read in 64 KiB steps arrives as 1 MiB reads: the mount reads ahead as far as max_read', async () => {
+    await withServer({}, async (s) => {
+      const device = mountinfoLine(s.mountpoint)!.split(' ')[2]!;
+      assert.equal(fs.readFileSync(`/sys/class/bdi/${device}/read_ahead_kb`, 'utf8').trim(), '1024', `the readahead of bdi ${device}`);
+      assert.equal((await s.call<{ readaheadKib: number }>('stats')).readaheadKib, 1024);
+      const data = crypto.randomBytes(8 * MiB);
+      fs.writeFileSync(path.join(s.source, 'seq.bin'), data); // never read through the mount: not cached there
+      const fd = fs.openSync(path.join(s.mountpoint, 'seq.bin'), 'r');
+      const read = Buffer.alloc(data.length);
+      try {
+        for (let at = 0; at < data.length; at += 64 * 1024) assert.equal(fs.readSync(fd, read, at, 64 * 1024, at), 64 * 1024);
+      } finally {
+        fs.closeSync(fd);
+      }
+      assert.ok(read.equals(data), 'the content read through the mount');
+      assert.equal((await s.call<{ maxReadSize: number }>('stats')).maxReadSize, MiB, 'the largest read request');
+    });
+  });
+
   test('nanosecond times, UTIME_NOW and UTIME_OMIT, negative times', async () => {
     await withServer({}, async (s) => {
       const f = path.join(s.mountpoint, 'times');

@@ -60,6 +60,9 @@ bool get_extents(napi_env env, napi_value v, struct extent **out, size_t *count)
 bool get_attr(napi_env env, napi_value v, struct stat *st);
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
+/* The largest READ and WRITE (max_read, max_write), and the readahead window: 1 MiB a request. */
+#define MAX_IO (1u << 20)
+
 /* ---- file handles (ops.c) ---- */
 struct handle {
   uint64_t fh;
@@ -163,6 +166,7 @@ struct session {
   struct reopen *reopens[RBUCKETS];
   uint64_t reopen_generation;
   uint64_t reopens_answered; /* debug counter */
+  unsigned readahead_kib;     /* the mount's readahead window, when raised (readahead.c); 0: the kernel's */
   /* Requests are read by the reader thread and handled on the JS thread (serve_requests in session.c). */
   napi_env env;
   napi_ref dispatch;              /* the wrapper's dispatch function */
@@ -208,7 +212,7 @@ struct session {
   volatile int closed;        /* loop ended and cleaned up (JS thread only) */
 
   /* debug counters */
-  uint64_t write_requests, max_write_seen;
+  uint64_t write_requests, max_write_seen, max_read_seen;
   pthread_mutex_t slock;
 };
 
@@ -308,6 +312,10 @@ void reopen_remember(struct session *s, const struct handle *h, uint64_t generat
 bool reopen_answer(struct session *s, fuse_req_t req, fuse_ino_t nodeid, struct fuse_file_info *fi);
 void reopen_forget(struct session *s, fuse_ino_t nodeid);
 void reopen_forget_all(struct session *s);
+
+/* readahead.c: after mounting, before INIT is answered: the readahead window of `mountpoint` (canonical)
+ * becomes `kib`, when this daemon may set it. */
+void readahead_raise(struct session *s, const char *mountpoint, unsigned kib);
 
 /* sys.c */
 napi_value init_sys(napi_env env, napi_value exports);

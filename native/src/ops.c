@@ -147,8 +147,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV_V2;
 #endif
   conn->want &= conn->capable;
-  conn->max_write = 1u << 20;
-  conn->max_read = 1u << 20; /* must equal the -o max_read the wrapper passes */
+  conn->max_write = MAX_IO;
+  conn->max_read = MAX_IO; /* must equal the -o max_read the wrapper passes */
+  conn->max_readahead = MAX_IO; /* the kernel keeps the smaller of this and its bdi's (readahead.c) */
   struct msg *m = calloc(1, sizeof *m);
   m->kind = M_INIT;
   deliver_msg(s, m);
@@ -447,6 +448,10 @@ static void read_job(struct data_job *j) {
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi) {
   (void)ino;
+  struct session *s = S(req);
+  pthread_mutex_lock(&s->slock);
+  if (size > s->max_read_seen) s->max_read_seen = size;
+  pthread_mutex_unlock(&s->slock);
   submit(req, fi, read_job, off, (off_t)size, 0, NULL);
 }
 

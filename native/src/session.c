@@ -512,7 +512,10 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   capture_len = 0;
   struct fuse_args args = FUSE_ARGS_INIT((int)n, argv);
   s->se = fuse_session_new(&args, &minifo_ops, sizeof minifo_ops, s);
+  char *canonical = realpath(mp, NULL); /* as the mount table will name it; not to be resolved once mounted */
   int ok = s->se && fuse_session_mount(s->se, mp) == 0 && passthrough_attach(s) == 0;
+  if (ok && canonical) readahead_raise(s, canonical, MAX_IO / 1024);
+  free(canonical);
   capture_buf = NULL;
   fuse_opt_free_args(&args);
   for (uint32_t i = 0; i < n; i++) free(argv[i]);
@@ -1081,6 +1084,7 @@ static napi_value DebugStats(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&s->slock);
   napi_set_named_property(env, o, "writeRequests", js_num(env, (double)s->write_requests));
   napi_set_named_property(env, o, "maxWriteSize", js_num(env, (double)s->max_write_seen));
+  napi_set_named_property(env, o, "maxReadSize", js_num(env, (double)s->max_read_seen));
   pthread_mutex_unlock(&s->slock);
   size_t open = 0;
   pthread_mutex_lock(&s->hlock);
@@ -1091,6 +1095,7 @@ static napi_value DebugStats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "passthrough", js_bool(env, s->passthrough));
   napi_set_named_property(env, o, "passthroughOpens", js_num(env, io_passthrough_opens(s)));
   napi_set_named_property(env, o, "reopens", js_num(env, (double)s->reopens_answered));
+  napi_set_named_property(env, o, "readaheadKib", js_num(env, s->readahead_kib));
   napi_set_named_property(env, o, "answersByReader", js_num(env, (double)atomic_load(&s->reader.answers)));
   return o;
 }

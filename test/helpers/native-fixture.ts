@@ -14,7 +14,8 @@ export const SERVER = path.join(__dirname, '..', 'native-passthrough-server.js')
 /** The mountinfo line of a mountpoint, or undefined. */
 export function mountinfoLine(mountpoint: string): string | undefined {
   const lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  return lines.find((l) => l.split(' ')[4] === mountpoint);
+  const escaped = mountpoint.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  return lines.find((l) => l.split(' ')[4] === escaped);
 }
 
 /** Force-unmounts: fusermount3 -uz, and if the mount is still there, aborts its FUSE connection. */
@@ -51,7 +52,7 @@ export interface Served {
 export async function serveFolder(options: ServerOptions = {}, source?: string): Promise<Served> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'minifo-native-'));
   const src = source ?? path.join(root, 'src,dir'); // a comma: fsname escaping
-  const mountpoint = path.join(root, 'mnt');
+  const mountpoint = path.join(root, 'mnt point'); // a space: mountinfo's escapes
   fs.mkdirSync(src, { recursive: true });
   fs.mkdirSync(mountpoint);
   const child = fork(SERVER, ['--serve', src, mountpoint, JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
