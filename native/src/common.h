@@ -60,7 +60,7 @@ bool get_extents(napi_env env, napi_value v, struct extent **out, size_t *count)
 bool get_attr(napi_env env, napi_value v, struct stat *st);
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
-/* The largest READ and WRITE (max_read, max_write), and the readahead window: 1 MiB a request. */
+/* The largest READ and WRITE (max_read, max_write): 1 MiB a request. */
 #define MAX_IO (1u << 20)
 
 /* ---- file handles (ops.c) ---- */
@@ -314,8 +314,8 @@ void reopen_forget(struct session *s, fuse_ino_t nodeid);
 void reopen_forget_all(struct session *s);
 
 /* readahead.c: after mounting, before INIT is answered: the readahead window of `mountpoint` (canonical)
- * becomes `kib`, when this daemon may set it. */
-void readahead_raise(struct session *s, const char *mountpoint, unsigned kib);
+ * becomes the largest READ libfuse splices, when this daemon may set it. */
+void readahead_raise(struct session *s, const char *mountpoint);
 
 /* sys.c */
 napi_value init_sys(napi_env env, napi_value exports);

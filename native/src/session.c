@@ -514,7 +514,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   s->se = fuse_session_new(&args, &minifo_ops, sizeof minifo_ops, s);
   char *canonical = realpath(mp, NULL); /* as the mount table will name it; not to be resolved once mounted */
   int ok = s->se && fuse_session_mount(s->se, mp) == 0 && passthrough_attach(s) == 0;
-  if (ok && canonical) readahead_raise(s, canonical, MAX_IO / 1024);
+  if (ok && canonical) readahead_raise(s, canonical);
   free(canonical);
   capture_buf = NULL;
   fuse_opt_free_args(&args);
