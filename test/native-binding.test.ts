@@ -525,6 +525,27 @@ describe('native binding: the reader thread', () => {
       assert.deepEqual(fs.readdirSync(s.source).filter((n) => n.includes('-')).sort(), ['after-timer-a', 'after-timer-c', 'busy-b', 'busy-d']);
     });
   });
+
+  test('the reader keeps off the vCPU the JS thread takes requests on', async (t) => {
+    const cpus = (list: string): number[] => list.split(',').flatMap((range) => {
+      const [from, to = from] = range.split('-').map(Number);
+      return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+    });
+    const allowedOf = (pid: number, tid: string): number[] =>
+      cpus(/Cpus_allowed_list:\s*(\S+)/.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]!);
+    if (allowedOf(process.pid, String(process.pid)).length < 2) return t.skip('one vCPU: the reader has nowhere else to go');
+    await withServer({ entryTimeout: 0, attrTimeout: 0 }, async (s) => {
+      const pid = s.child.pid!;
+      for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(s.source, `f${i}`), 'x');
+      for (let i = 0; i < 20; i++) fs.statSync(path.join(s.mountpoint, `f${i}`));
+      const avoided = (await s.call<{ readerAvoidsCpu: number }>('stats')).readerAvoidsCpu;
+      const everywhere = allowedOf(pid, String(pid));
+      assert.ok(everywhere.includes(avoided), `the reader avoids vCPU ${avoided}, one of the daemon's ${everywhere}`);
+      const reader = fs.readdirSync(`/proc/${pid}/task`).find((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'minifo-reader');
+      assert.ok(reader, 'the reader thread is named minifo-reader');
+      assert.deepEqual(allowedOf(pid, reader), everywhere.filter((cpu) => cpu !== avoided), 'the reader thread\'s vCPUs');
+    });
+  });
 });
 
 describe('native binding: lifecycle', () => {

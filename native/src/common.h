@@ -148,6 +148,9 @@ struct reader {
   pthread_cond_t cond;
   bool sleeping;         /* waiting on cond for the JS thread */
   _Atomic uint64_t answers; /* written by the reader (debug counter) */
+  _Atomic int js_cpu;    /* where the JS thread took the last request; -1 before the first */
+  _Atomic int avoided_cpu; /* the vCPU the reader is kept off; -1: none */
+  struct reader_cpus *cpus; /* the vCPUs the reader may use (reader.c) */
 };
 
 struct session {

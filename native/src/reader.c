@@ -8,6 +8,12 @@
  * caller's vCPU has to be woken from its halt, through the host: 20-45 us a request here. Measured with
  * `tar xf`: all answers now written on the caller's vCPU, none when the JS thread wrote them.
  *
+ * The reader and the JS thread are kept on different vCPUs: the caller follows the reader (it is woken where
+ * the reader writes), and the JS thread spins where it is, so that vCPU never halts. Left to the scheduler,
+ * the JS thread and the reader often shared a vCPU and the caller ran on the other one: in 8 traced runs
+ * of `tar cf` over 20,000 files, 16-97% of the answers reached the caller on its vCPU, and a run took
+ * 0.43-0.90 s. With the reader kept off the JS thread's vCPU: 100% in each of 8 runs, 0.33-0.39 s.
+ *
  * One reader keeps the kernel's order of requests, which the open bookkeeping (passthrough.c) relies on.
  * An answer given later (after an await) is written by whoever gives it, as before.
  */
@@ -26,6 +32,25 @@
 #define ANSWER_SPIN_NS 200000
 
 enum { R_READING, R_POSTED, R_DONE, R_ENDED };
+
+struct reader_cpus { cpu_set_t allowed; }; /* the reader's affinity when it started (cpusets, taskset) */
+
+/* Between requests: the reader moves off the vCPU the JS thread took its last request on, when that changed. */
+static void keep_apart(struct reader *r) {
+  int cpu = atomic_load(&r->js_cpu);
+  if (cpu < 0 || cpu == atomic_load(&r->avoided_cpu) || !r->cpus) return;
+  cpu_set_t set = r->cpus->allowed;
+  CPU_CLR(cpu, &set);
+  if (CPU_COUNT(&set) == 0) return; /* one vCPU: nowhere else to go */
+  if (sched_setaffinity(0, sizeof set, &set) == 0) {
+    atomic_store(&r->avoided_cpu, cpu);
+    return;
+  }
+  fuse_log(FUSE_LOG_WARNING, "minifo: the reader thread cannot choose its vCPUs (%s); the scheduler places it\n",
+           strerror(errno));
+  free(r->cpus);
+  r->cpus = NULL;
+}
 
 /* Set on the JS thread while it handles the posted request: its answer is kept for the reader. */
 static __thread struct reader *handling;
@@ -71,6 +96,7 @@ static void *reader_main(void *arg) {
       atomic_fetch_add(&r->answers, 1);
     }
     atomic_store(&r->state, R_READING);
+    keep_apart(r);
   }
 }
 
@@ -79,6 +105,15 @@ void reader_start(struct session *s) {
   pthread_mutex_init(&r->lock, NULL);
   pthread_cond_init(&r->cond, NULL);
   atomic_store(&r->state, R_READING);
+  atomic_store(&r->js_cpu, -1);
+  atomic_store(&r->avoided_cpu, -1);
+  r->cpus = malloc(sizeof *r->cpus);
+  if (r->cpus && sched_getaffinity(0, sizeof r->cpus->allowed, &r->cpus->allowed) != 0) {
+    fuse_log(FUSE_LOG_WARNING, "minifo: cannot read the daemon's vCPUs (%s); the scheduler places the reader\n",
+             strerror(errno));
+    free(r->cpus);
+    r->cpus = NULL;
+  }
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -96,6 +131,8 @@ void reader_join(struct session *s) {
   r->buf.mem = NULL;
   free(r->answer);
   r->answer = NULL;
+  free(r->cpus);
+  r->cpus = NULL;
 }
 
 enum reader_turn reader_turn(struct session *s) {
@@ -105,6 +142,7 @@ enum reader_turn reader_turn(struct session *s) {
 
 struct fuse_buf *reader_begin(struct session *s) {
   handling = &s->reader;
+  atomic_store(&s->reader.js_cpu, sched_getcpu());
   return &s->reader.buf;
 }
 
