@@ -149,7 +149,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   conn->want &= conn->capable;
   conn->max_write = MAX_IO;
   conn->max_read = MAX_IO; /* must equal the -o max_read the wrapper passes */
-  conn->max_readahead = MAX_IO; /* the kernel keeps the smaller of this and its bdi's window (readahead.c) */
+  conn->max_readahead = MAX_IO; /* the kernel reads ahead no further than this and its bdi's window (readahead.c) */
   struct msg *m = calloc(1, sizeof *m);
   m->kind = M_INIT;
   deliver_msg(s, m);

@@ -12,7 +12,7 @@
  * the reader writes), and the JS thread spins where it is, so that vCPU never halts. Left to the scheduler,
  * the JS thread and the reader often shared a vCPU and the caller ran on the other one: in 8 traced runs
  * of `tar cf` over 20,000 files, 16-97% of the answers reached the caller on its vCPU, and a run took
- * 0.43-0.90 s. With the reader kept off the JS thread's vCPU: 100% in each of 8 runs, 0.33-0.39 s.
+ * 0.43-0.90 s. With the reader kept off the JS thread's vCPU: 100% in 7 runs (84% in one), 0.35-0.48 s.
  *
  * One reader keeps the kernel's order of requests, which the open bookkeeping (passthrough.c) relies on.
  * An answer given later (after an await) is written by whoever gives it, as before.
