@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { controlSocketPath } from '../../app/control/socket-dir';
 
 export const CLI = path.join(__dirname, '../../main/cli.js');
 
@@ -77,7 +78,8 @@ export class OverlayFixture {
   /** Unmounts whatever is left and removes the temp dir; never throws on an already clean state. */
   cleanup(): void {
     forceUnmount(this.mnt);
-    killDaemon(this.storage);
+    // A daemon killed here cannot remove its control socket, and no later mount of this storage will.
+    if (killDaemon(this.storage)) fs.rmSync(controlSocketPath(this.storage), { force: true });
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -125,13 +127,14 @@ export function forceUnmount(mountpoint: string): void {
   }
 }
 
-function killDaemon(storage: string): void {
+/** True when a daemon's record was there (and its process, if still alive, is now killed). */
+function killDaemon(storage: string): boolean {
   let record: string;
   try {
     record = fs.readFileSync(path.join(storage, 'daemon.json'), 'utf8');
   } catch (error) {
     // No daemon, or one that is removing its record as it exits after the unmount.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
   }
   const { pid } = JSON.parse(record) as { pid: number };
@@ -140,4 +143,5 @@ function killDaemon(storage: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
+  return true;
 }
