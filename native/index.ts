@@ -202,7 +202,11 @@ export interface OpenFile { fh: number; nodeid: number; flags: number; followsCo
 
 /** Counters for tests and the bench. */
 export interface DebugStats {
-  writeRequests: number; maxWriteSize: number; openHandles: number;
+  writeRequests: number; maxWriteSize: number; maxReadSize: number; openHandles: number;
+  /** The mount's readahead window as raised at mount (readahead.c); 0: the kernel's own. */
+  readaheadKib: number;
+  /** The vCPU the reader thread keeps off (the JS thread's, reader.c); -1: none yet. */
+  readerAvoidsCpu: number;
   /** Negotiated with the kernel at INIT (and not given up for want of privilege since). */
   passthrough: boolean;
   passthroughOpens: number;
