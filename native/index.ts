@@ -38,6 +38,9 @@ export interface AttrIn {
  */
 export interface Entry { nodeid: number; attr: AttrIn; generation?: number; entryTimeout?: number; attrTimeout?: number }
 
+/** How to do an open again: open(2) this file with these flags. */
+export interface Reopen { path: string | Buffer; flags: number }
+
 /**
  * An open/create reply. `fd` is handed over to the binding (it closes it on release; do not close it).
  * `ino` is the st_ino the C side reports after an ftruncate. With `extents` the file is the
@@ -61,7 +64,7 @@ export interface OpenReply {
    * `Session.dropReopens()`, which the engine must call as each change starts; an open that was under way
    * when it was called is not kept. When the binding's own open fails, `open` is asked.
    */
-  reopen?: { path: string | Buffer; flags: number };
+  reopen?: Reopen;
   /**
    * Called synchronously with the fh the binding allocated for this open, right after the reply went to
    * the kernel and before a release for it can arrive. Not called when the kernel did not take the reply

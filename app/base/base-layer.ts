@@ -4,6 +4,7 @@
  * Paths are "byte strings": every char is one byte (latin1), so names that are not UTF-8 survive.
  * They are absolute within the base, '/' is its root, and have no trailing slash.
  */
+import type { Reopen } from '../../native';
 
 /** The attributes the engine needs, in the shape of Node's BigIntStats (nanosecond times). */
 export interface Stat {
@@ -39,7 +40,7 @@ export interface BaseData {
   /** The file's size in bytes. */
   size: number;
   /** How to open the same view again (the binding repeats read-only opens with it): a file, and open(2) flags. */
-  reopen: { path: Buffer | string; flags: number };
+  reopen: Reopen;
 }
 
 export interface BaseLayer {

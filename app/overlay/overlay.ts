@@ -15,7 +15,7 @@ import { MetaLog } from '../meta/meta-log';
 import { bytes, components, join, nameOf, parentOf, ROOT } from '../paths';
 import { ChangeTree, type ChangeNode } from './change-tree';
 import type { Storage } from './storage';
-import { sys } from '../../native';
+import { sys, type Reopen } from '../../native';
 import { checkConsistency } from './consistency';
 
 const { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, O_RDONLY, O_TRUNC, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW } = fs.constants;
@@ -62,7 +62,7 @@ export interface OpenedFile {
   /** True when the fd reads the base (so a later copy-up must retarget it). */
   onBase: boolean;
   /** How to open the same file the same way again (absent for a file just created): a file, and open(2) flags. */
-  reopen?: { path: Buffer | string; flags: number };
+  reopen?: Reopen;
 }
 
 export type SetAttrs = {

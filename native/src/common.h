@@ -59,6 +59,12 @@ bool get_extents(napi_env env, napi_value v, struct extent **out, size_t *count)
 /* Fills a struct stat from an AttrIn-like object (BigIntStats accepted). */
 bool get_attr(napi_env env, napi_value v, struct stat *st);
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
+/* The N arguments of a call as a[0..N-1]; those not given are undefined. */
+#define NAPI_ARGS(N)                                                    \
+  size_t argc = N;                                                      \
+  napi_value a[N];                                                      \
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));      \
+  for (size_t i_ = argc; i_ < N; i_++) napi_get_undefined(env, &a[i_]);
 
 /* The largest READ and WRITE (max_read, max_write): 1 MiB a request. */
 #define MAX_IO (1u << 20)
@@ -214,9 +220,8 @@ struct session {
 
   volatile int closed;        /* loop ended and cleaned up (JS thread only) */
 
-  /* debug counters */
+  /* debug counters (JS thread only: the request handlers count them) */
   uint64_t write_requests, max_write_seen, max_read_seen;
-  pthread_mutex_t slock;
 };
 
 /* messages posted to JS through the threadsafe function */

@@ -446,16 +446,11 @@ static struct session *get_session(napi_env env, napi_value v) {
   return p;
 }
 
-/* The session of a call whose only argument it is; NULL (thrown) when it is not one. */
-static struct session *session_arg(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) {
-    napi_throw_last(env, "napi_get_cb_info");
-    return NULL;
-  }
-  return get_session(env, a[0]);
-}
+/* A call whose first argument is the session: a[0..N-1], and s (the call returns, thrown, when it is not one). */
+#define SESSION_ARGS(N)                                                        \
+  NAPI_ARGS(N)                                                                 \
+  struct session *s = get_session(env, a[0]);                                  \
+  if (!s) return NULL;
 
 static void session_finalize(napi_env env, void *data, void *hint) {
   (void)env;
@@ -503,7 +498,6 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   pthread_mutex_init(&s->hlock, NULL);
   pthread_mutex_init(&s->nlock, NULL);
   pthread_mutex_init(&s->ulock, NULL);
-  pthread_mutex_init(&s->slock, NULL);
   pthread_cond_init(&s->ncond, NULL);
   nodeset_init(&s->xattr_free);
 
@@ -578,8 +572,7 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Unmount(napi_env env, napi_callback_info info) {
-  struct session *s = session_arg(env, info);
-  if (!s) return NULL;
+  SESSION_ARGS(1)
   if (s->closed) return js_undefined(env);
   pthread_mutex_lock(&s->ulock);
   if (!s->unmount_started) {
@@ -614,10 +607,7 @@ static struct pending *peek_req(napi_env env, napi_value *a, struct session **sp
 }
 
 #define REPLY_PROLOGUE(N)                                                      \
-  size_t argc = N;                                                             \
-  napi_value a[N];                                                             \
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));             \
-  for (size_t i_ = argc; i_ < N; i_++) napi_get_undefined(env, &a[i_]);        \
+  NAPI_ARGS(N)                                                                 \
   struct session *s;                                                           \
   uint64_t id;                                                                 \
   struct pending *p = peek_req(env, a, &s, &id);                               \
@@ -910,12 +900,7 @@ static struct handle *get_handle_arg(napi_env env, struct session *s, napi_value
 
 /* retarget(s, fh, fd, extents?) */
 static napi_value Retarget(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value a[4];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  for (size_t i = argc; i < 4; i++) napi_get_undefined(env, &a[i]);
-  struct session *s = get_session(env, a[0]);
-  if (!s) return NULL;
+  SESSION_ARGS(4)
   int64_t fd;
   if (!get_i64(env, a[2], "fd", &fd)) return NULL;
   if (fd < 0 || fcntl((int)fd, F_GETFD) < 0)
@@ -946,11 +931,7 @@ static napi_value Retarget(napi_env env, napi_callback_info info) {
 
 /* openFiles(s, nodeid?) -> [{fh, nodeid, flags, followsCopyUp}]: the open files of a node, or of all. */
 static napi_value OpenFiles(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value a[2];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  struct session *s = get_session(env, a[0]);
-  if (!s) return NULL;
+  SESSION_ARGS(2)
   int64_t only = 0;
   if (argc > 1 && !is_nullish(env, a[1]) && !get_i64(env, a[1], "nodeid", &only)) return NULL;
   napi_value out;
@@ -975,18 +956,13 @@ static napi_value OpenFiles(napi_env env, napi_callback_info info) {
 
 /* dropReopens(s): the engine starts a change; no open is repeated from what it said before. */
 static napi_value DropReopens(napi_env env, napi_callback_info info) {
-  struct session *s = session_arg(env, info);
-  if (!s) return NULL;
+  SESSION_ARGS(1)
   s->reopen_generation++;
   return js_undefined(env);
 }
 
 static napi_value DupHandleFd(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value a[2];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  struct session *s = get_session(env, a[0]);
-  if (!s) return NULL;
+  SESSION_ARGS(2)
   struct handle *h = get_handle_arg(env, s, a[1]);
   if (!h) return NULL;
   pthread_rwlock_rdlock(&h->lock);
@@ -1022,11 +998,7 @@ static napi_value queue_notify(napi_env env, struct session *s, struct notify_jo
 
 /* invalidateEntry(s, parent, name) -> Promise<void> */
 static napi_value InvalidateEntry(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value a[3];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  struct session *s = get_session(env, a[0]);
-  if (!s) return NULL;
+  SESSION_ARGS(3)
   int64_t parent;
   if (!get_i64(env, a[1], "parent", &parent)) return NULL;
   size_t len;
@@ -1042,12 +1014,7 @@ static napi_value InvalidateEntry(napi_env env, napi_callback_info info) {
 
 /* invalidateInode(s, nodeid, offset, length) -> Promise<void> */
 static napi_value InvalidateInode(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value a[4];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  for (size_t i = argc; i < 4; i++) napi_get_undefined(env, &a[i]);
-  struct session *s = get_session(env, a[0]);
-  if (!s) return NULL;
+  SESSION_ARGS(4)
   int64_t ino, off = 0, len = 0;
   if (!get_i64(env, a[1], "nodeid", &ino)) return NULL;
   if (!is_nullish(env, a[2]) && !get_i64(env, a[2], "offset", &off)) return NULL;
@@ -1062,11 +1029,7 @@ static napi_value InvalidateInode(napi_env env, napi_callback_info info) {
 
 /* setXattrFree(s, nodeid, free): JS found the node without xattrs (true), or one may have changed (false). */
 static napi_value SetXattrFree(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value a[3];
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  struct session *s = get_session(env, a[0]);
-  if (!s) return NULL;
+  SESSION_ARGS(3)
   int64_t nodeid;
   if (!get_i64(env, a[1], "nodeid", &nodeid)) return NULL;
   bool free_of = false;
@@ -1077,15 +1040,12 @@ static napi_value SetXattrFree(napi_env env, napi_callback_info info) {
 }
 
 static napi_value DebugStats(napi_env env, napi_callback_info info) {
-  struct session *s = session_arg(env, info);
-  if (!s) return NULL;
+  SESSION_ARGS(1)
   napi_value o;
   napi_create_object(env, &o);
-  pthread_mutex_lock(&s->slock);
   napi_set_named_property(env, o, "writeRequests", js_num(env, (double)s->write_requests));
   napi_set_named_property(env, o, "maxWriteSize", js_num(env, (double)s->max_write_seen));
   napi_set_named_property(env, o, "maxReadSize", js_num(env, (double)s->max_read_seen));
-  pthread_mutex_unlock(&s->slock);
   size_t open = 0;
   pthread_mutex_lock(&s->hlock);
   for (size_t i = 0; i < HBUCKETS; i++)

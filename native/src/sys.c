@@ -11,12 +11,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define ARGS(N)                                                       \
-  size_t argc = N;                                                    \
-  napi_value a[N];                                                    \
-  NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));    \
-  for (size_t i_ = argc; i_ < N; i_++) napi_get_undefined(env, &a[i_]);
-
 static bool get_fd(napi_env env, napi_value v, int *fd) {
   int64_t x;
   if (!get_i64(env, v, "fd", &x)) return false;
@@ -147,14 +141,14 @@ static napi_value do_removexattr(napi_env env, napi_value target, napi_value nam
   return js_undefined(env);
 }
 
-static napi_value LGetxattr(napi_env env, napi_callback_info info) { ARGS(2) return do_getxattr(env, a[0], a[1], false); }
-static napi_value FGetxattr(napi_env env, napi_callback_info info) { ARGS(2) return do_getxattr(env, a[0], a[1], true); }
-static napi_value LListxattr(napi_env env, napi_callback_info info) { ARGS(1) return do_listxattr(env, a[0], false); }
-static napi_value FListxattr(napi_env env, napi_callback_info info) { ARGS(1) return do_listxattr(env, a[0], true); }
-static napi_value LSetxattr(napi_env env, napi_callback_info info) { ARGS(4) return do_setxattr(env, a[0], a[1], a[2], a[3], false); }
-static napi_value FSetxattr(napi_env env, napi_callback_info info) { ARGS(4) return do_setxattr(env, a[0], a[1], a[2], a[3], true); }
-static napi_value LRemovexattr(napi_env env, napi_callback_info info) { ARGS(2) return do_removexattr(env, a[0], a[1], false); }
-static napi_value FRemovexattr(napi_env env, napi_callback_info info) { ARGS(2) return do_removexattr(env, a[0], a[1], true); }
+static napi_value LGetxattr(napi_env env, napi_callback_info info) { NAPI_ARGS(2) return do_getxattr(env, a[0], a[1], false); }
+static napi_value FGetxattr(napi_env env, napi_callback_info info) { NAPI_ARGS(2) return do_getxattr(env, a[0], a[1], true); }
+static napi_value LListxattr(napi_env env, napi_callback_info info) { NAPI_ARGS(1) return do_listxattr(env, a[0], false); }
+static napi_value FListxattr(napi_env env, napi_callback_info info) { NAPI_ARGS(1) return do_listxattr(env, a[0], true); }
+static napi_value LSetxattr(napi_env env, napi_callback_info info) { NAPI_ARGS(4) return do_setxattr(env, a[0], a[1], a[2], a[3], false); }
+static napi_value FSetxattr(napi_env env, napi_callback_info info) { NAPI_ARGS(4) return do_setxattr(env, a[0], a[1], a[2], a[3], true); }
+static napi_value LRemovexattr(napi_env env, napi_callback_info info) { NAPI_ARGS(2) return do_removexattr(env, a[0], a[1], false); }
+static napi_value FRemovexattr(napi_env env, napi_callback_info info) { NAPI_ARGS(2) return do_removexattr(env, a[0], a[1], true); }
 
 /* ------------------------------------------------------- utimens and co */
 
@@ -194,7 +188,7 @@ static bool get_timespec(napi_env env, napi_value v, struct timespec *ts) {
 }
 
 static napi_value Utimens(napi_env env, napi_callback_info info) {
-  ARGS(3)
+  NAPI_ARGS(3)
   struct timespec ts[2];
   if (!get_timespec(env, a[1], &ts[0]) || !get_timespec(env, a[2], &ts[1])) return NULL;
   struct target t;
@@ -207,7 +201,7 @@ static napi_value Utimens(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Mknod(napi_env env, napi_callback_info info) {
-  ARGS(3)
+  NAPI_ARGS(3)
   int64_t mode, rdev;
   if (!get_i64(env, a[1], "mode", &mode) || !get_i64(env, a[2], "rdev", &rdev)) return NULL;
   char *path = get_path(env, a[0], "path", NULL);
@@ -220,7 +214,7 @@ static napi_value Mknod(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Renameat2(napi_env env, napi_callback_info info) {
-  ARGS(3)
+  NAPI_ARGS(3)
   int64_t flags = 0;
   if (!is_nullish(env, a[2]) && !get_i64(env, a[2], "flags", &flags)) return NULL;
   char *from = get_path(env, a[0], "oldPath", NULL);
@@ -240,7 +234,7 @@ static napi_value Renameat2(napi_env env, napi_callback_info info) {
 
 /* flock(fd, op) -> false when LOCK_NB and the lock is held elsewhere, else true. */
 static napi_value Flock(napi_env env, napi_callback_info info) {
-  ARGS(2)
+  NAPI_ARGS(2)
   int fd;
   int64_t op;
   if (!get_fd(env, a[0], &fd) || !get_i64(env, a[1], "operation", &op)) return NULL;
@@ -371,7 +365,7 @@ static void copy_complete(napi_env env, napi_status status, void *data) {
 
 /* copyData(srcFd, srcOffset, dstFd, dstOffset, length) -> Promise<void> */
 static napi_value CopyData(napi_env env, napi_callback_info info) {
-  ARGS(5)
+  NAPI_ARGS(5)
   int src, dst;
   int64_t so, dof, len;
   if (!get_fd(env, a[0], &src) || !get_i64(env, a[1], "srcOffset", &so) || !get_fd(env, a[2], &dst) ||
