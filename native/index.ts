@@ -217,6 +217,8 @@ export interface DebugStats {
   answersByReader: number;
   /** Opens the binding answered itself, repeating an `OpenReply.reopen`. */
   reopens: number;
+  /** getattr and setattr the binding answered itself, from a file the node has open on storage. */
+  attrsFromOpenFiles: number;
 }
 
 interface Addon {

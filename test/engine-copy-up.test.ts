@@ -130,6 +130,40 @@ test('chmod, chown, utimens, setxattr and truncate each copy up, and st_ino neve
     for (const [p, ino] of inos) assert.equal(fs.statSync(f.m(p), { bigint: true }).ino, ino, `st_ino of ${p} changed on remount`);
   }));
 
+test('chmod, chown and utimens through a descriptor: a read-only one on base copies up; after it, and on new files, they land in storage', () =>
+  overlay((f) => {
+    const ino = fs.statSync(f.m('file.txt'), { bigint: true }).ino;
+    const reader = fs.openSync(f.m('file.txt'), 'r');
+    const created = fs.openSync(f.m('new.txt'), 'wx', 0o644);
+    try {
+      fs.fchmodSync(reader, 0o604); // the descriptor reads the base: this copies up, then retargets it
+      assert.ok(fs.existsSync(path.join(f.storage, 'upper/file.txt')), 'copied up');
+      fs.fchownSync(reader, 31, 32); // the descriptor is on the copy now
+      fs.futimesSync(reader, 1000, 2000);
+      fs.fchmodSync(created, 0o600);
+      fs.fchownSync(created, 41, 42);
+      fs.futimesSync(created, 3000, 4000);
+    } finally {
+      fs.closeSync(reader);
+      fs.closeSync(created);
+    }
+    const expect = (rel: string, mode: number, uid: number, gid: number, mtimeMs: number): void => {
+      for (const file of [f.m(rel), path.join(f.storage, 'upper', rel)]) {
+        const st = fs.statSync(file);
+        assert.deepEqual([st.mode & 0o7777, st.uid, st.gid, st.mtimeMs], [mode, uid, gid, mtimeMs], file);
+      }
+    };
+    expect('file.txt', 0o604, 31, 32, 2_000_000);
+    expect('new.txt', 0o600, 41, 42, 4_000_000);
+    assert.equal(fs.statSync(f.b('file.txt')).mode & 0o7777, 0o640, 'base untouched');
+    assert.equal(fs.statSync(f.m('file.txt'), { bigint: true }).ino, ino, 'st_ino kept');
+    assert.equal(fs.readFileSync(f.m('file.txt'), 'utf8'), 'base content\n');
+    f.remount();
+    expect('file.txt', 0o604, 31, 32, 2_000_000);
+    expect('new.txt', 0o600, 41, 42, 4_000_000);
+    assert.equal(fs.statSync(f.m('file.txt'), { bigint: true }).ino, ino, 'st_ino kept across remount');
+  }));
+
 test('parents created in storage keep the base folder mode, owner and times', () =>
   overlay((f) => {
     fs.writeFileSync(f.m('dir/sub/new.txt'), 'x');

@@ -212,7 +212,7 @@ print(ctypes.get_errno() if r else 0)`, path.join(mp, 'link'), path.join(mp, 'he
         assert.equal(st.atimeNs, expected, p);
       }
       await s.call('clearCalls');
-      execFileSync('touch', ['-a', f]); // atime = now, mtime omitted
+      execFileSync('touch', ['-a', '-h', f]); // atime = now, mtime omitted; -h: by path, so the file is not open and JS answers
       const st = fs.statSync(f, { bigint: true });
       assert.equal(st.mtimeNs, expected, 'mtime untouched (UTIME_OMIT)');
       assert.ok(st.atimeNs > expected, 'atime moved to now');
@@ -222,6 +222,42 @@ print(ctypes.get_errno() if r else 0)`, path.join(mp, 'link'), path.join(mp, 'he
       execFileSync('touch', ['-m', '-d', '1969-12-31 23:59:58.25 UTC', f]);
       assert.equal(fs.statSync(f, { bigint: true }).mtimeNs, -1_750_000_000n);
       assert.equal(fs.statSync(path.join(s.source, 'times'), { bigint: true }).mtimeNs, -1_750_000_000n);
+    });
+  });
+
+  test('getattr and setattr of a file open on storage are answered in C from the open file, until it is released', async () => {
+    await withServer({}, async (s) => {
+      fs.writeFileSync(path.join(s.source, 'open.txt'), 'x');
+      const f = path.join(s.mountpoint, 'open.txt');
+      const ino = fs.statSync(f, { bigint: true }).ino;
+      const fd = fs.openSync(f, 'r');
+      try {
+        await s.call('clearCalls');
+        const before = (await s.call<{ attrsFromOpenFiles: number }>('stats')).attrsFromOpenFiles;
+        fs.fchmodSync(fd, 0o640);
+        fs.fchownSync(fd, 1234, 5678);
+        execFileSync('touch', ['-d', '2001-02-03 04:05:06.123456789 UTC', f]);
+        execFileSync('touch', ['-a', f]); // atime now, mtime omitted
+        await s.call('invalidateInode', 'open.txt'); // the next stat asks for the attributes
+        for (const p of [f, path.join(s.source, 'open.txt')]) {
+          const st = fs.statSync(p, { bigint: true });
+          assert.equal(st.mode & 0o7777n, 0o640n, p);
+          assert.deepEqual([st.uid, st.gid], [1234n, 5678n], p);
+          assert.equal(st.mtimeNs, 981173106123456789n, `${p}: mtime untouched by touch -a (UTIME_OMIT)`);
+          assert.ok(st.atimeNs > 981173106123456789n, `${p}: atime moved to now`);
+        }
+        assert.equal(fs.statSync(f, { bigint: true }).ino, ino, 'the inode number the open was given');
+        const calls = await s.call<CallRecord[]>('calls');
+        assert.deepEqual(calls.filter((c) => c.op === 'getattr' || c.op === 'setattr'), [], 'none reached JS');
+        const answered = (await s.call<{ attrsFromOpenFiles: number }>('stats')).attrsFromOpenFiles - before;
+        assert.ok(answered >= 5, `answered in C: ${answered} (fchmod, fchown, 2 touches, the stat after invalidation)`);
+      } finally {
+        fs.closeSync(fd);
+      }
+      await s.call('clearCalls');
+      fs.chmodSync(f, 0o600);
+      const calls = await s.call<CallRecord[]>('calls');
+      assert.deepEqual(calls.filter((c) => c.op === 'setattr').map((c) => c.set), [{ mode: String(0o100600) }], 'released: JS answers again');
     });
   });
 

@@ -83,7 +83,8 @@ struct handle {
   int flags;             /* the open's flags, as the kernel sent them */
   bool follows_copy_up;  /* the engine points it at the copy when the node is copied up (until retarget) */
   int refs;              /* table ref + users (under session->hlock) */
-  struct handle *hnext;  /* hash chain */
+  struct handle *hnext;  /* hash chain by fh */
+  struct handle *nnext;  /* hash chain by nodeid (session->by_node) */
 };
 
 /* ---- pending requests ---- */
@@ -196,6 +197,7 @@ struct session {
 
   pthread_mutex_t hlock;
   struct handle *handles[HBUCKETS];
+  struct handle *by_node[HBUCKETS]; /* the same handles, by nodeid */
   uint64_t next_fh;
 
   /* data path threads */
@@ -222,6 +224,7 @@ struct session {
 
   /* debug counters (JS thread only: the request handlers count them) */
   uint64_t write_requests, max_write_seen, max_read_seen;
+  uint64_t attrs_from_open_files; /* getattr and setattr answered from an open storage file (ops.c) */
 };
 
 /* messages posted to JS through the threadsafe function */

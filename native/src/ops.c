@@ -1,6 +1,6 @@
 /* FUSE low-level operations: metadata requests are forwarded to JS, the data path
- * (read/write/fsync/ftruncate/fallocate) runs in C on the data threads, release and repeated opens
- * (reopen.c) here. flush is left
+ * (read/write/fsync/ftruncate/fallocate) runs in C on the data threads, release, repeated opens
+ * (reopen.c) and the attributes of files open on storage here. flush is left
  * unimplemented: there is nothing to do on close, and the kernel stops asking after the first ENOSYS. */
 #define _GNU_SOURCE
 #include "common.h"
@@ -43,7 +43,27 @@ static struct handle *handle_remove(struct session *s, uint64_t fh) {
   struct handle **p = &s->handles[fh % HBUCKETS];
   while (*p && (*p)->fh != fh) p = &(*p)->hnext;
   struct handle *h = *p;
-  if (h) *p = h->hnext;
+  if (h) {
+    *p = h->hnext;
+    struct handle **n = &s->by_node[h->nodeid % HBUCKETS];
+    while (*n != h) n = &(*n)->nnext;
+    *n = h->nnext;
+  }
+  pthread_mutex_unlock(&s->hlock);
+  return h;
+}
+
+/*
+ * A referenced handle of the node on a storage file, or NULL. The node is then that file (created, or
+ * copied up: a base file's handles are pointed at the copy before any open of the copy is answered), so
+ * its attributes are the file's, with the inode number the engine gave the open. JS thread only: it is the
+ * one that retargets handles.
+ */
+static struct handle *handle_on_storage(struct session *s, fuse_ino_t nodeid) {
+  pthread_mutex_lock(&s->hlock);
+  struct handle *h = s->by_node[nodeid % HBUCKETS];
+  while (h && (h->nodeid != nodeid || h->follows_copy_up || h->ext)) h = h->nnext;
+  if (h) h->refs++;
   pthread_mutex_unlock(&s->hlock);
   return h;
 }
@@ -66,6 +86,9 @@ struct handle *handle_open(struct session *s, int fd, const struct open_spec *sp
   struct handle **b = &s->handles[h->fh % HBUCKETS];
   h->hnext = *b;
   *b = h;
+  struct handle **n = &s->by_node[nodeid % HBUCKETS];
+  h->nnext = *n;
+  *n = h;
   pthread_mutex_unlock(&s->hlock);
   fi->fh = h->fh;
   fi->keep_cache = spec->keep_cache;
@@ -86,6 +109,9 @@ void handle_release(struct session *s, uint64_t fh) {
 }
 
 void handles_close_all(struct session *s) {
+  pthread_mutex_lock(&s->hlock);
+  memset(s->by_node, 0, sizeof s->by_node);
+  pthread_mutex_unlock(&s->hlock);
   for (size_t i = 0; i < HBUCKETS; i++) {
     pthread_mutex_lock(&s->hlock);
     struct handle *h = s->handles[i];
@@ -179,7 +205,56 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
   fuse_reply_none(req);
 }
 
+#define TIMES (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)
+/* What attr_from_open_file can set; ctime follows by itself. */
+#define SETTABLE_HERE (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | TIMES | FUSE_SET_ATTR_CTIME)
+
+static struct timespec time_to_set(int to_set, int set_bit, int now_bit, struct timespec t) {
+  if (to_set & now_bit) return (struct timespec){.tv_nsec = UTIME_NOW};
+  if (to_set & set_bit) return t;
+  return (struct timespec){.tv_nsec = UTIME_OMIT};
+}
+
+/*
+ * getattr and setattr (mode, owner, times) of a node open on a storage file are answered here, from that
+ * file, as the engine would answer them: `tar xf` asks four of them per file, between create and release.
+ * Such a node is created or copied up already, so nothing is copied and nothing is recorded; like a write,
+ * the change reaches no listener. False: the engine answers.
+ */
+static bool attr_from_open_file(fuse_req_t req, fuse_ino_t ino, const struct stat *set, int to_set) {
+  struct session *s = S(req);
+  struct handle *h = handle_on_storage(s, ino);
+  if (!h) return false;
+  struct stat st;
+  int err = 0;
+  pthread_rwlock_rdlock(&h->lock);
+  if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+      fchown(h->fd, to_set & FUSE_SET_ATTR_UID ? set->st_uid : (uid_t)-1,
+             to_set & FUSE_SET_ATTR_GID ? set->st_gid : (gid_t)-1) < 0)
+    err = errno;
+  if (!err && (to_set & FUSE_SET_ATTR_MODE) && fchmod(h->fd, set->st_mode & 07777) < 0) err = errno;
+  if (!err && (to_set & TIMES)) {
+    struct timespec times[2] = {time_to_set(to_set, FUSE_SET_ATTR_ATIME, FUSE_SET_ATTR_ATIME_NOW, set->st_atim),
+                                time_to_set(to_set, FUSE_SET_ATTR_MTIME, FUSE_SET_ATTR_MTIME_NOW, set->st_mtim)};
+    if (futimens(h->fd, times) < 0) err = errno;
+  }
+  if (!err && fstat(h->fd, &st) < 0) err = errno;
+  uint64_t hino = h->ino;
+  pthread_rwlock_unlock(&h->lock);
+  handle_put(s, h);
+  s->attrs_from_open_files++;
+  if (err) {
+    fuse_reply_err(req, err);
+    return true;
+  }
+  st.st_ino = hino;
+  fuse_reply_attr(req, &st, s->attr_timeout);
+  return true;
+}
+
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  static const struct stat nothing;
+  if (attr_from_open_file(req, ino, &nothing, 0)) return;
   send_msg(req, req_msg(req, OP_GETATTR, ino, 0, fi));
 }
 
@@ -230,6 +305,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     submit(req, fi, ftruncate_job, attr->st_size, 0, 0, NULL);
     return;
   }
+  if (!(to_set & ~SETTABLE_HERE) && attr_from_open_file(req, ino, attr, to_set)) return;
   struct msg *m = req_msg(req, OP_SETATTR, ino, 0, fi);
   m->attr = *attr;
   m->to_set = to_set;

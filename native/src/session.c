@@ -1055,6 +1055,7 @@ static napi_value DebugStats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "passthrough", js_bool(env, s->passthrough));
   napi_set_named_property(env, o, "passthroughOpens", js_num(env, io_passthrough_opens(s)));
   napi_set_named_property(env, o, "reopens", js_num(env, (double)s->reopens_answered));
+  napi_set_named_property(env, o, "attrsFromOpenFiles", js_num(env, (double)s->attrs_from_open_files));
   napi_set_named_property(env, o, "readaheadKib", js_num(env, s->readahead_kib));
   napi_set_named_property(env, o, "answersByReader", js_num(env, (double)atomic_load(&s->reader.answers)));
   napi_set_named_property(env, o, "readerAvoidsCpu", js_num(env, atomic_load(&s->reader.avoided_cpu)));
