@@ -39,9 +39,19 @@ export function fromBytes(b: Buffer): string {
   return b.toString('latin1');
 }
 
-/** An OS path (a JS string, as a user types it) joined with an overlay path, as raw bytes. */
-export function under(osDir: string, p: string): Buffer {
-  return Buffer.concat([Buffer.from(osDir, 'utf8'), bytes(p === ROOT ? '' : p)]);
+/** A path for fs calls: a JS string, or raw bytes for names that are not UTF-8. */
+export type OsPath = string | Buffer;
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * An OS path (a JS string, as a user types it) joined with an overlay path. An ASCII overlay path stays a
+ * string, which Node's fs takes about twice as fast as a Buffer (this is on every request's path); any
+ * other is raw bytes, so names that are not UTF-8 survive.
+ */
+export function under(osDir: string, p: string): OsPath {
+  const rel = p === ROOT ? '' : p;
+  return ASCII.test(rel) ? osDir + rel : Buffer.concat([Buffer.from(osDir, 'utf8'), bytes(rel)]);
 }
 
 /**

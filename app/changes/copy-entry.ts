@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import type { BaseLayer, Stat } from '../base/base-layer';
-import { bytes } from '../paths';
+import { bytes, type OsPath } from '../paths';
 import { sys } from '../../native';
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
@@ -22,7 +22,7 @@ export function typeOf(st: Stat): number {
  * Returns the bytes of file data copied. Times are set last; a folder's times are set by the caller
  * once its children are in place (they change its mtime).
  */
-export async function copyEntry(layer: BaseLayer, path: string, target: Buffer): Promise<number> {
+export async function copyEntry(layer: BaseLayer, path: string, target: OsPath): Promise<number> {
   const st = layer.lstat(path);
   if (!st) throw Object.assign(new Error(`${path} vanished while being copied`), { code: 'ENOENT' });
   const type = typeOf(st);
@@ -41,7 +41,7 @@ export async function copyEntry(layer: BaseLayer, path: string, target: Buffer):
 }
 
 /** Gives `target` the owner, mode, xattrs (replacing its own) and, unless told not to, the times of `path`. */
-export function applyMetadata(layer: BaseLayer, path: string, st: Stat, target: Buffer, opts: { times: boolean }): void {
+export function applyMetadata(layer: BaseLayer, path: string, st: Stat, target: OsPath, opts: { times: boolean }): void {
   const isLink = typeOf(st) === S_IFLNK;
   if (isRoot) fs.lchownSync(target, Number(st.uid), Number(st.gid));
   if (!isLink) fs.chmodSync(target, Number(st.mode) & 0o7777);
@@ -53,7 +53,7 @@ export function applyMetadata(layer: BaseLayer, path: string, st: Stat, target: 
   if (opts.times) sys.utimens(target, st.atimeNs, st.mtimeNs);
 }
 
-async function copyData(layer: BaseLayer, path: string, target: Buffer): Promise<number> {
+async function copyData(layer: BaseLayer, path: string, target: OsPath): Promise<number> {
   const data = layer.openData(path);
   try {
     const out = fs.openSync(target, O_WRONLY | O_CREAT | O_EXCL, 0o600);

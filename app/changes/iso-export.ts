@@ -12,7 +12,7 @@ import { FolderBase } from '../base/folder-base';
 import type { ExportResult } from '../control/protocol';
 import { hasCode } from '../errors';
 import { isDir, isRegular, type Overlay } from '../overlay/overlay';
-import { join, ROOT, under } from '../paths';
+import { join, ROOT, under, type OsPath } from '../paths';
 import { applyMetadata, copyEntry } from './copy-entry';
 import { checkAborted, type ActionOptions } from './progress';
 import { runTool } from './run-tool';
@@ -66,7 +66,7 @@ async function materialise(overlay: Overlay, upper: BaseLayer, path: string, tar
 }
 
 /** A hard link shares the file without copying it; false when the filesystems differ or links are refused. */
-function tryLink(source: Buffer, target: Buffer): boolean {
+function tryLink(source: OsPath, target: Buffer): boolean {
   try {
     fs.linkSync(source, target);
     return true;

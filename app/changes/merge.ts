@@ -17,7 +17,7 @@ import { FolderBase } from '../base/folder-base';
 import type { MergeResult, MergeStep } from '../control/protocol';
 import type { ChangeNode } from '../overlay/change-tree';
 import { isDir, type Overlay } from '../overlay/overlay';
-import { components, isWithin, join, nameOf, parentOf, ROOT, toDisplay, under } from '../paths';
+import { components, isWithin, join, nameOf, parentOf, ROOT, toDisplay, under, type OsPath } from '../paths';
 import { sys } from '../../native';
 import { applyMetadata, copyEntry, typeOf } from './copy-entry';
 import { checkAborted, type ActionOptions } from './progress';
@@ -158,7 +158,7 @@ function planMerge(overlay: Overlay, roots: string[]): Plan {
 async function execute(overlay: Overlay, plan: Plan, opts: ActionOptions): Promise<void> {
   const baseDir = overlay.base.source;
   const staging = `.minifo-merge-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const physical = (p: string): Buffer => (p.startsWith('\0') ? under(baseDir, `/${staging}/${p.slice(1)}`) : under(baseDir, p));
+  const physical = (p: string): OsPath => (p.startsWith('\0') ? under(baseDir, `/${staging}/${p.slice(1)}`) : under(baseDir, p));
   const upperLayer = new FolderBase(overlay.storage.upperRoot);
 
   // Phase 1: every new file into a temp. Failing or cancelling here leaves the base as it was.
@@ -193,7 +193,7 @@ async function execute(overlay: Overlay, plan: Plan, opts: ActionOptions): Promi
   await forget(overlay, plan.roots);
 }
 
-function applyOp(op: Op, physical: (p: string) => Buffer, upperLayer: FolderBase): void {
+function applyOp(op: Op, physical: (p: string) => OsPath, upperLayer: FolderBase): void {
   switch (op.op) {
     case 'stage':
       fs.renameSync(physical(op.base), physical(op.slot));
@@ -223,7 +223,7 @@ async function forget(overlay: Overlay, roots: string[]): Promise<void> {
   for (const root of roots) {
     if (root === ROOT) {
       for (const name of fs.readdirSync(overlay.storage.upper(ROOT), { encoding: 'buffer' })) {
-        fs.rmSync(Buffer.concat([overlay.storage.upper(ROOT), Buffer.from('/'), name]), { recursive: true });
+        fs.rmSync(Buffer.concat([Buffer.from(overlay.storage.upper(ROOT)), Buffer.from('/'), name]), { recursive: true });
       }
       overlay.clearSubtree(ROOT);
       overlay.resetRootMetadata();

@@ -12,7 +12,7 @@ import { FsError, hasCode } from '../errors';
 import type { BaseLayer, Stat } from '../base/base-layer';
 import type { PathState } from '../meta/meta-format';
 import { MetaLog } from '../meta/meta-log';
-import { bytes, components, join, nameOf, parentOf, ROOT } from '../paths';
+import { bytes, components, join, nameOf, parentOf, ROOT, type OsPath } from '../paths';
 import { ChangeTree, type ChangeNode } from './change-tree';
 import type { Storage } from './storage';
 import { sys, type Reopen } from '../../native';
@@ -534,7 +534,7 @@ export class Overlay {
   }
 
   /** Gives a new storage entry the base entry's owner, mode, xattrs and times (times last: the others touch ctime only). */
-  private copyMetadata(base: Stat, target: Buffer, basePath: string): void {
+  private copyMetadata(base: Stat, target: OsPath, basePath: string): void {
     const isLink = (base.mode & BigInt(S_IFMT)) === BigInt(S_IFLNK);
     if (IS_ROOT) fs.lchownSync(target, Number(base.uid), Number(base.gid));
     if (!isLink) fs.chmodSync(target, Number(base.mode) & 0o7777);
@@ -588,7 +588,7 @@ export class Overlay {
   // ---- helpers ------------------------------------------------------------------------------------
 
   /** `mode` is given for a node whose setuid/setgid bits chown(2) would clear. */
-  private makeNew(caller: Caller, path: string, make: (target: Buffer) => void, mode?: number): Resolved {
+  private makeNew(caller: Caller, path: string, make: (target: OsPath) => void, mode?: number): Resolved {
     if (this.resolve(path)) throw new FsError('EEXIST', path);
     this.ensureUpperDir(parentOf(path));
     const target = this.storage.upper(path);

@@ -73,7 +73,7 @@ export function undoRevert(overlay: Overlay, trashId: string): Promise<{ restore
       if (root === ROOT) {
         if (fs.existsSync(saved)) {
           for (const name of fs.readdirSync(saved, { encoding: 'buffer' })) {
-            fs.renameSync(Buffer.concat([saved, Buffer.from('/'), name]), overlay.storage.upper(join(ROOT, name.toString('latin1'))));
+            fs.renameSync(Buffer.concat([Buffer.from(saved), Buffer.from('/'), name]), overlay.storage.upper(join(ROOT, name.toString('latin1'))));
           }
         }
       } else if (fs.existsSync(saved)) {

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { META_NAME } from '../meta/meta-format';
-import { under } from '../paths';
+import { under, type OsPath } from '../paths';
 import { sys } from '../../native';
 
 export class Storage {
@@ -37,7 +37,7 @@ export class Storage {
   }
 
   /** The storage path of an overlay path, as raw bytes. */
-  upper(p: string): Buffer {
+  upper(p: string): OsPath {
     return under(this.upperRoot, p);
   }
 
