@@ -99,12 +99,13 @@ type Maybe<T> = Promise<T> | T;
  * The engine. Every method may throw or reject with an FsError or any Error whose `.code` is an errno
  * name ('ENOENT'); the wrapper replies with that errno. Other errors reply EIO and are printed to
  * stderr with their stack. Notifications (forget, init) expect no reply; errors
- * they throw are printed.
+ * they throw are printed. Names (and a symlink's target) arrive as byte strings: one char a byte (latin1),
+ * so names that are not UTF-8 survive.
  */
 export interface FuseOps {
   /** Called once the kernel's INIT handshake arrived. */
   init?(): void;
-  lookup(c: Caller, parent: number, name: Buffer): Maybe<Entry>;
+  lookup(c: Caller, parent: number, name: string): Maybe<Entry>;
   /** Drops `nlookup` lookups of a nodeid (also for forget_multi and readdirplus entries that did not fit). */
   forget(nodeid: number, nlookup: number): void;
   /** `fh` is set when the kernel asks through an open file (fgetattr). */
@@ -112,16 +113,16 @@ export interface FuseOps {
   /** Not called for a pure ftruncate through an open handle: C does that on the handle's fd. */
   setattr(c: Caller, nodeid: number, set: SetAttr, fh: number | undefined): Maybe<AttrIn>;
   readlink(c: Caller, nodeid: number): Maybe<Buffer>;
-  mknod(c: Caller, parent: number, name: Buffer, mode: number, rdev: number): Maybe<Entry>;
-  mkdir(c: Caller, parent: number, name: Buffer, mode: number): Maybe<Entry>;
-  unlink(c: Caller, parent: number, name: Buffer): Maybe<void>;
-  rmdir(c: Caller, parent: number, name: Buffer): Maybe<void>;
-  symlink(c: Caller, target: Buffer, parent: number, name: Buffer): Maybe<Entry>;
+  mknod(c: Caller, parent: number, name: string, mode: number, rdev: number): Maybe<Entry>;
+  mkdir(c: Caller, parent: number, name: string, mode: number): Maybe<Entry>;
+  unlink(c: Caller, parent: number, name: string): Maybe<void>;
+  rmdir(c: Caller, parent: number, name: string): Maybe<void>;
+  symlink(c: Caller, target: string, parent: number, name: string): Maybe<Entry>;
   /** flags: RENAME_NOREPLACE / RENAME_EXCHANGE bits. */
-  rename(c: Caller, parent: number, name: Buffer, newParent: number, newName: Buffer, flags: number): Maybe<void>;
-  link(c: Caller, nodeid: number, newParent: number, newName: Buffer): Maybe<Entry>;
+  rename(c: Caller, parent: number, name: string, newParent: number, newName: string, flags: number): Maybe<void>;
+  link(c: Caller, nodeid: number, newParent: number, newName: string): Maybe<Entry>;
   open(c: Caller, nodeid: number, flags: number): Maybe<OpenReply>;
-  create(c: Caller, parent: number, name: Buffer, mode: number, flags: number): Maybe<{ entry: Entry; open: OpenReply }>;
+  create(c: Caller, parent: number, name: string, mode: number, flags: number): Maybe<{ entry: Entry; open: OpenReply }>;
   /**
    * Entries from `offset` on; more than fit is fine (the rest is dropped). Folders are never opened: the
    * binding answers opendir with ENOSYS, so the kernel keeps every listing cached and asks by nodeid and
@@ -136,12 +137,12 @@ export interface FuseOps {
   readdirplus(c: Caller, nodeid: number, offset: number): Maybe<DirEntryPlus[]>;
   fsyncdir(c: Caller, nodeid: number, datasync: boolean): Maybe<void>;
   statfs(c: Caller, nodeid: number): Maybe<StatFs>;
-  setxattr(c: Caller, nodeid: number, name: Buffer, value: Buffer, flags: number): Maybe<void>;
+  setxattr(c: Caller, nodeid: number, name: string, value: Buffer, flags: number): Maybe<void>;
   /** Return the whole value: the wrapper answers size probes and ERANGE itself. */
-  getxattr(c: Caller, nodeid: number, name: Buffer): Maybe<Buffer>;
+  getxattr(c: Caller, nodeid: number, name: string): Maybe<Buffer>;
   /** Return the names: the wrapper joins them with NULs and answers size probes and ERANGE. */
   listxattr(c: Caller, nodeid: number): Maybe<Buffer[]>;
-  removexattr(c: Caller, nodeid: number, name: Buffer): Maybe<void>;
+  removexattr(c: Caller, nodeid: number, name: string): Maybe<void>;
   access(c: Caller, nodeid: number, mask: number): Maybe<void>;
 }
 
@@ -241,6 +242,8 @@ interface Addon {
   invalidateInode(h: unknown, nodeid: number, offset?: number, length?: number): Promise<void>;
   setXattrFree(h: unknown, nodeid: number, free: boolean): void;
   debugStats(h: unknown): DebugStats;
+  /** What dispatch's first argument means: index -> name (init, forget, closed, and the ops). */
+  opNames: (string | undefined)[];
   sys: typeof sys;
 }
 
@@ -381,60 +384,62 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     if (r > 0 && open.onOpen) notify('onOpen', () => open.onOpen!(r));
   };
 
-  const dispatch = (op: string, id: number, c: Caller, a?: any, b?: any, d?: any, e?: any, f?: any): void => {
-    const h = handle;
-    switch (op) {
-      case 'init': return notify('init', () => ops.init?.());
-      case 'forget': return notify('forget', () => ops.forget(a, b));
-      case 'closed':
-        isClosed = true;
-        resolveClosed();
-        return;
-      case 'lookup': return run(id, op, () => ops.lookup(c, a, b), (v) => { if (!native.replyEntry(h, id, v) && v.nodeid) ops.forget(v.nodeid, 1); });
-      case 'getattr': return run(id, op, () => ops.getattr(c, a, b), (v) => { native.replyAttr(h, id, v); });
-      case 'setattr': return run(id, op, () => ops.setattr(c, a, b, d), (v) => { native.replyAttr(h, id, v); });
-      case 'readlink': return run(id, op, () => ops.readlink(c, a), (v) => { native.replyBuf(h, id, v); });
-      case 'mknod': return run(id, op, () => ops.mknod(c, a, b, d, e), (v) => entryReply(v));
-      case 'mkdir': return run(id, op, () => ops.mkdir(c, a, b, d), (v) => entryReply(v));
-      case 'symlink': return run(id, op, () => ops.symlink(c, a, b, d), (v) => entryReply(v));
-      case 'link': return run(id, op, () => ops.link(c, a, b, d), (v) => entryReply(v));
-      case 'unlink': return run(id, op, () => ops.unlink(c, a, b), () => { native.replyErr(h, id, 0); });
-      case 'rmdir': return run(id, op, () => ops.rmdir(c, a, b), () => { native.replyErr(h, id, 0); });
-      case 'rename': return run(id, op, () => ops.rename(c, a, b, d, e, f), () => { native.replyErr(h, id, 0); });
-      case 'open':
-        return run(id, op, () => ops.open(c, a, b), (v) => opened(v, native.replyOpen(h, id, v)));
-      case 'create':
-        return run(id, op, () => ops.create(c, a, b, d, e), (v) => opened(v.open, native.replyCreate(h, id, v.entry, v.open)));
-      case 'readdir': return run(id, op, () => ops.readdir(c, a, b), (v) => { native.replyReaddir(h, id, v); });
-      case 'readdirplus':
-        return run(id, op, () => ops.readdirplus(c, a, b), (v) => {
-          let fitted = 0;
-          try {
-            fitted = native.replyReaddir(h, id, v);
-          } finally {
-            for (let i = fitted; i < v.length; i++) {
-              const n = v[i]!.entry?.nodeid;
-              if (n) notify('forget', () => ops.forget(n, 1));
-            }
-          }
-        });
-      case 'fsyncdir': return run(id, op, () => ops.fsyncdir(c, a, b), () => { native.replyErr(h, id, 0); });
-      case 'statfs': return run(id, op, () => ops.statfs(c, a), (v) => { native.replyStatfs(h, id, v); });
-      case 'setxattr': return run(id, op, () => ops.setxattr(c, a, b, d, e), () => { native.replyErr(h, id, 0); });
-      case 'getxattr': return run(id, op, () => ops.getxattr(c, a, b), (v) => { native.replyBuf(h, id, v); });
-      case 'listxattr':
-        return run(id, op, () => ops.listxattr(c, a), (v) => {
-          native.replyBuf(h, id, Buffer.concat(v.flatMap((n) => [n, Buffer.alloc(1)])));
-        });
-      case 'removexattr': return run(id, op, () => ops.removexattr(c, a, b), () => { native.replyErr(h, id, 0); });
-      case 'access': return run(id, op, () => ops.access(c, a, b), () => { native.replyErr(h, id, 0); });
-      default:
-        fail(id, op, new Error(`unknown FUSE op ${op}`));
-    }
-
-    function entryReply(v: Entry): void {
-      if (!native.replyEntry(h, id, v) && v.nodeid) notify('forget', () => ops.forget(v.nodeid, 1));
-    }
+  type Handler = (id: number, c: Caller, a?: any, b?: any, d?: any, e?: any, f?: any) => void;
+  const entryReply = (id: number, v: Entry): void => {
+    if (!native.replyEntry(handle, id, v) && v.nodeid) notify('forget', () => ops.forget(v.nodeid, 1));
+  };
+  const done = (id: number) => (): void => void native.replyErr(handle, id, 0);
+  const handlers: Record<string, Handler> = {
+    init: () => notify('init', () => ops.init?.()),
+    forget: (_id, _c, a, b) => notify('forget', () => ops.forget(a, b)),
+    closed: () => {
+      isClosed = true;
+      resolveClosed();
+    },
+    lookup: (id, c, a, b) => run(id, 'lookup', () => ops.lookup(c, a, b), (v) => {
+      if (!native.replyEntry(handle, id, v) && v.nodeid) ops.forget(v.nodeid, 1);
+    }),
+    getattr: (id, c, a, b) => run(id, 'getattr', () => ops.getattr(c, a, b), (v) => void native.replyAttr(handle, id, v)),
+    setattr: (id, c, a, b, d) => run(id, 'setattr', () => ops.setattr(c, a, b, d), (v) => void native.replyAttr(handle, id, v)),
+    readlink: (id, c, a) => run(id, 'readlink', () => ops.readlink(c, a), (v) => void native.replyBuf(handle, id, v)),
+    mknod: (id, c, a, b, d, e) => run(id, 'mknod', () => ops.mknod(c, a, b, d, e), (v) => entryReply(id, v)),
+    mkdir: (id, c, a, b, d) => run(id, 'mkdir', () => ops.mkdir(c, a, b, d), (v) => entryReply(id, v)),
+    symlink: (id, c, a, b, d) => run(id, 'symlink', () => ops.symlink(c, a, b, d), (v) => entryReply(id, v)),
+    link: (id, c, a, b, d) => run(id, 'link', () => ops.link(c, a, b, d), (v) => entryReply(id, v)),
+    unlink: (id, c, a, b) => run(id, 'unlink', () => ops.unlink(c, a, b), done(id)),
+    rmdir: (id, c, a, b) => run(id, 'rmdir', () => ops.rmdir(c, a, b), done(id)),
+    rename: (id, c, a, b, d, e, f) => run(id, 'rename', () => ops.rename(c, a, b, d, e, f), done(id)),
+    open: (id, c, a, b) => run(id, 'open', () => ops.open(c, a, b), (v) => opened(v, native.replyOpen(handle, id, v))),
+    create: (id, c, a, b, d, e) =>
+      run(id, 'create', () => ops.create(c, a, b, d, e), (v) => opened(v.open, native.replyCreate(handle, id, v.entry, v.open))),
+    readdir: (id, c, a, b) => run(id, 'readdir', () => ops.readdir(c, a, b), (v) => void native.replyReaddir(handle, id, v)),
+    readdirplus: (id, c, a, b) => run(id, 'readdirplus', () => ops.readdirplus(c, a, b), (v) => {
+      let fitted = 0;
+      try {
+        fitted = native.replyReaddir(handle, id, v);
+      } finally {
+        for (let i = fitted; i < v.length; i++) {
+          const n = v[i]!.entry?.nodeid;
+          if (n) notify('forget', () => ops.forget(n, 1));
+        }
+      }
+    }),
+    fsyncdir: (id, c, a, b) => run(id, 'fsyncdir', () => ops.fsyncdir(c, a, b), done(id)),
+    statfs: (id, c, a) => run(id, 'statfs', () => ops.statfs(c, a), (v) => void native.replyStatfs(handle, id, v)),
+    setxattr: (id, c, a, b, d, e) => run(id, 'setxattr', () => ops.setxattr(c, a, b, d, e), done(id)),
+    getxattr: (id, c, a, b) => run(id, 'getxattr', () => ops.getxattr(c, a, b), (v) => void native.replyBuf(handle, id, v)),
+    listxattr: (id, c, a) => run(id, 'listxattr', () => ops.listxattr(c, a), (v) => {
+      native.replyBuf(handle, id, Buffer.concat(v.flatMap((n) => [n, Buffer.alloc(1)])));
+    }),
+    removexattr: (id, c, a, b) => run(id, 'removexattr', () => ops.removexattr(c, a, b), done(id)),
+    access: (id, c, a, b) => run(id, 'access', () => ops.access(c, a, b), done(id)),
+  };
+  // The binding calls with a number; its table of names says which handler that is.
+  const byCode = native.opNames.map((name) => (name === undefined ? undefined : handlers[name]));
+  const dispatch = (code: number, id: number, uid: number, gid: number, pid: number, umask: number, a?: any, b?: any, d?: any, e?: any, f?: any): void => {
+    const handler = byCode[code];
+    if (handler) handler(id, { uid, gid, pid, umask }, a, b, d, e, f);
+    else fail(id, `op ${code}`, new Error(`unknown FUSE op ${native.opNames[code] ?? code}`));
   };
 
   handle = native.mount(mountpoint, argv, {

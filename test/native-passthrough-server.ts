@@ -50,7 +50,7 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
     }
     return n;
   };
-  const join = (parent: number, name: Buffer): string => path.join(nodeOf(parent).path, name.toString('latin1'));
+  const join = (parent: number, name: string): string => path.join(nodeOf(parent).path, name);
 
   const attrOf = (p: string): AttrIn => {
     const st = fs.lstatSync(p, { bigint: true });
@@ -137,10 +137,10 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
     },
     async mkdir(c, parent, name, mode) {
       const p = join(parent, name);
-      record('mkdir', c, { name: name.toString() });
+      record('mkdir', c, { name });
       // Test hooks: answer after a timer (not while the request is handled), or after a long handling.
-      if (name.toString().startsWith('after-timer-')) await new Promise((r) => setTimeout(r, 20));
-      if (name.toString().startsWith('busy-')) for (const until = Date.now() + 5; Date.now() < until;);
+      if (name.startsWith('after-timer-')) await new Promise((r) => setTimeout(r, 20));
+      if (name.startsWith('busy-')) for (const until = Date.now() + 5; Date.now() < until;);
       fs.mkdirSync(p, mode & ~c.umask);
       fs.lchownSync(p, c.uid, c.gid);
       return entryFor(p);
@@ -153,7 +153,7 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
     },
     symlink(c, target, parent, name) {
       const p = join(parent, name);
-      fs.symlinkSync(target, p);
+      fs.symlinkSync(Buffer.from(target, 'latin1'), p);
       fs.lchownSync(p, c.uid, c.gid);
       return entryFor(p);
     },
@@ -187,7 +187,7 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
     },
     async create(c, parent, name, mode, flags) {
       const p = join(parent, name);
-      record('create', c, { name: name.toString() });
+      record('create', c, { name });
       await Promise.resolve(); // answer asynchronously, like the engine
       const fd = fs.openSync(p, openFlags(flags) | fs.constants.O_CREAT, mode & ~c.umask);
       fs.fchownSync(fd, c.uid, c.gid);
@@ -217,16 +217,16 @@ function serve(source: string, mountpoint: string, opts: ServerOptions): void {
       return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, namemax: 255 };
     },
     setxattr(_c, nodeid, name, value, flags) {
-      sys.lsetxattr(nodeOf(nodeid).path, name, value, flags);
+      sys.lsetxattr(nodeOf(nodeid).path, Buffer.from(name, 'latin1'), value, flags);
     },
     getxattr(_c, nodeid, name) {
-      return sys.lgetxattr(nodeOf(nodeid).path, name);
+      return sys.lgetxattr(nodeOf(nodeid).path, Buffer.from(name, 'latin1'));
     },
     listxattr(_c, nodeid) {
       return sys.llistxattr(nodeOf(nodeid).path);
     },
     removexattr(_c, nodeid, name) {
-      sys.lremovexattr(nodeOf(nodeid).path, name);
+      sys.lremovexattr(nodeOf(nodeid).path, Buffer.from(name, 'latin1'));
     },
     access() {},
   };

@@ -8,7 +8,7 @@ import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, OpenReply, Session
 import { sys } from '../../native';
 import type { Stat } from '../base/base-layer';
 import { FsError, hasCode } from '../errors';
-import { components, fromBytes, join, nameOf, parentOf, ROOT } from '../paths';
+import { components, join, nameOf, parentOf, ROOT } from '../paths';
 import { DirListing } from './dir-listing';
 import { opensForWrite, type OpenedFile, type Overlay, type Resolved } from './overlay';
 
@@ -62,10 +62,10 @@ export class FuseAdapter implements FuseOps {
 
   // ---- names and nodes ----------------------------------------------------------------------------
 
-  lookup(_c: Caller, parent: number, name: Buffer): Entry {
+  lookup(_c: Caller, parent: number, name: string): Entry {
     const dir = this.node(parent);
     const r = this.overlay.resolve(this.childPath(dir, name));
-    return r ? this.entry(this.remember(dir, fromBytes(name), r), r.stat) : NEGATIVE;
+    return r ? this.entry(this.remember(dir, name, r), r.stat) : NEGATIVE;
   }
 
   forget(nodeid: number, nlookup: number): void {
@@ -98,63 +98,63 @@ export class FuseAdapter implements FuseOps {
     return Buffer.from(this.overlay.readlink(this.mustPath(this.node(nodeid))), 'latin1');
   }
 
-  mknod(c: Caller, parent: number, name: Buffer, mode: number, rdev: number): Promise<Entry> {
+  mknod(c: Caller, parent: number, name: string, mode: number, rdev: number): Promise<Entry> {
     return this.change(() => {
       const dir = this.node(parent);
       return this.created(dir, name, this.overlay.mknod(c, this.childPath(dir, name), mode, rdev));
     });
   }
 
-  mkdir(c: Caller, parent: number, name: Buffer, mode: number): Promise<Entry> {
+  mkdir(c: Caller, parent: number, name: string, mode: number): Promise<Entry> {
     return this.change(() => {
       const dir = this.node(parent);
       return this.created(dir, name, this.overlay.mkdir(c, this.childPath(dir, name), mode | fs.constants.S_IFDIR));
     });
   }
 
-  symlink(c: Caller, target: Buffer, parent: number, name: Buffer): Promise<Entry> {
+  symlink(c: Caller, target: string, parent: number, name: string): Promise<Entry> {
     return this.change(() => {
       const dir = this.node(parent);
-      return this.created(dir, name, this.overlay.symlink(c, this.childPath(dir, name), fromBytes(target)));
+      return this.created(dir, name, this.overlay.symlink(c, this.childPath(dir, name), target));
     });
   }
 
-  link(_c: Caller, nodeid: number, newParent: number, newName: Buffer): Promise<Entry> {
+  link(_c: Caller, nodeid: number, newParent: number, newName: string): Promise<Entry> {
     return this.change(async () => {
       const node = this.node(nodeid);
       const dir = this.node(newParent);
       const r = await this.overlay.link(this.mustPath(node), this.childPath(dir, newName));
-      this.attachName(node, dir, fromBytes(newName));
+      this.attachName(node, dir, newName);
       node.lookups += 1;
       return this.entry(node, { ...r.stat, ino: node.ino });
     });
   }
 
-  unlink(_c: Caller, parent: number, name: Buffer): Promise<void> {
+  unlink(_c: Caller, parent: number, name: string): Promise<void> {
     return this.change(() => {
       const dir = this.node(parent);
       this.overlay.unlink(this.childPath(dir, name));
-      this.removeName(dir, fromBytes(name));
+      this.removeName(dir, name);
     });
   }
 
-  rmdir(_c: Caller, parent: number, name: Buffer): Promise<void> {
+  rmdir(_c: Caller, parent: number, name: string): Promise<void> {
     return this.change(() => {
       const dir = this.node(parent);
       this.overlay.rmdir(this.childPath(dir, name));
-      this.removeName(dir, fromBytes(name));
+      this.removeName(dir, name);
     });
   }
 
-  rename(_c: Caller, parent: number, name: Buffer, newParent: number, newName: Buffer, flags: number): Promise<void> {
+  rename(_c: Caller, parent: number, name: string, newParent: number, newName: string, flags: number): Promise<void> {
     return this.change(() => {
       const from = this.node(parent);
       const to = this.node(newParent);
       this.overlay.rename(this.childPath(from, name), this.childPath(to, newName), flags);
-      const moved = from.children?.get(fromBytes(name));
-      if (to.children?.get(fromBytes(newName)) !== moved) this.removeName(to, fromBytes(newName));
-      this.detachName(from, fromBytes(name));
-      if (moved) this.attachName(moved, to, fromBytes(newName));
+      const moved = from.children?.get(name);
+      if (to.children?.get(newName) !== moved) this.removeName(to, newName);
+      this.detachName(from, name);
+      if (moved) this.attachName(moved, to, newName);
     });
   }
 
@@ -172,12 +172,12 @@ export class FuseAdapter implements FuseOps {
     return opensForWrite(flags) ? this.change(openNow) : openNow();
   }
 
-  create(c: Caller, parent: number, name: Buffer, mode: number, flags: number): Promise<{ entry: Entry; open: OpenReply }> {
+  create(c: Caller, parent: number, name: string, mode: number, flags: number): Promise<{ entry: Entry; open: OpenReply }> {
     return this.change(() => {
       const dir = this.node(parent);
       const path = this.childPath(dir, name);
       const { resolved, fd } = this.overlay.create(c, path, mode, flags);
-      const node = this.remember(dir, fromBytes(name), resolved);
+      const node = this.remember(dir, name, resolved);
       this.noteIfXattrFree(node, path, resolved);
       return { entry: this.entry(node, resolved.stat), open: this.openReply(node, path, flags, { fd, onBase: false }) };
     });
@@ -222,15 +222,15 @@ export class FuseAdapter implements FuseOps {
     return { bsize: st.bsize, frsize: st.bsize, blocks: st.blocks, bfree: st.bfree, bavail: st.bavail, files: st.files, ffree: st.ffree, favail: st.ffree, namemax: 255 };
   }
 
-  setxattr(_c: Caller, nodeid: number, name: Buffer, value: Buffer, flags: number): Promise<void> {
-    return this.changeXattrs(nodeid, (path) => this.overlay.setXattr(path, fromBytes(name), value, flags));
+  setxattr(_c: Caller, nodeid: number, name: string, value: Buffer, flags: number): Promise<void> {
+    return this.changeXattrs(nodeid, (path) => this.overlay.setXattr(path, name, value, flags));
   }
 
-  getxattr(_c: Caller, nodeid: number, name: Buffer): Buffer {
+  getxattr(_c: Caller, nodeid: number, name: string): Buffer {
     const node = this.node(nodeid);
     const path = this.mustPath(node);
     try {
-      return this.overlay.getXattr(path, fromBytes(name));
+      return this.overlay.getXattr(path, name);
     } catch (error) {
       if (hasCode(error, 'ENODATA')) this.noteIfXattrFree(node, path);
       throw error;
@@ -244,8 +244,8 @@ export class FuseAdapter implements FuseOps {
     return names.map((n) => Buffer.from(n, 'latin1'));
   }
 
-  removexattr(_c: Caller, nodeid: number, name: Buffer): Promise<void> {
-    return this.changeXattrs(nodeid, (path) => this.overlay.removeXattr(path, fromBytes(name)));
+  removexattr(_c: Caller, nodeid: number, name: string): Promise<void> {
+    return this.changeXattrs(nodeid, (path) => this.overlay.removeXattr(path, name));
   }
 
   /** Only asked when default_permissions is off: the mode bits decide, as the kernel would. */
@@ -378,8 +378,8 @@ export class FuseAdapter implements FuseOps {
     };
   }
 
-  private created(dir: InodeNode, name: Buffer, r: Resolved): Entry {
-    const node = this.remember(dir, fromBytes(name), r);
+  private created(dir: InodeNode, name: string, r: Resolved): Entry {
+    const node = this.remember(dir, name, r);
     this.noteIfXattrFree(node, r.path, r);
     return this.entry(node, r.stat);
   }
@@ -458,9 +458,9 @@ export class FuseAdapter implements FuseOps {
     return path;
   }
 
-  private childPath(dir: InodeNode, name: Buffer): string {
+  private childPath(dir: InodeNode, name: string): string {
     if (name.length > 255) throw new FsError('ENAMETOOLONG');
-    return join(this.mustPath(dir), fromBytes(name));
+    return join(this.mustPath(dir), name);
   }
 
   private nodeAt(path: string): InodeNode | null {

@@ -40,6 +40,8 @@ napi_value js_num(napi_env env, double v);
 napi_value js_i64(napi_env env, int64_t v);
 napi_value js_bigint_u64(napi_env env, uint64_t v);
 napi_value js_buffer(napi_env env, const void *data, size_t len);
+/* Bytes as a byte string (one char a byte, latin1), the engine's form of names and paths. */
+napi_value js_bytes(napi_env env, const char *data, size_t len);
 bool is_nullish(napi_env env, napi_value v);
 /* Reads a bigint or number as int64; false (and throws) when it is neither. */
 bool get_i64(napi_env env, napi_value v, const char *what, int64_t *out);
@@ -236,7 +238,9 @@ enum op_code {
   OP_LOOKUP = 1, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR, OP_UNLINK,
   OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_CREATE, OP_READDIR,
   OP_READDIRPLUS, OP_FSYNCDIR, OP_STATFS, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR,
-  OP_REMOVEXATTR, OP_ACCESS
+  OP_REMOVEXATTR, OP_ACCESS,
+  /* JS is called with these codes too, for the messages that are not requests */
+  OP_INIT, OP_FORGET, OP_CLOSED, OP_COUNT
 };
 
 struct msg {

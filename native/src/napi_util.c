@@ -77,6 +77,11 @@ napi_value js_bool(napi_env env, bool b) { napi_value v; napi_get_boolean(env, b
 napi_value js_num(napi_env env, double d) { napi_value v; napi_create_double(env, d, &v); return v; }
 napi_value js_i64(napi_env env, int64_t i) { napi_value v; napi_create_int64(env, i, &v); return v; }
 napi_value js_bigint_u64(napi_env env, uint64_t u) { napi_value v; napi_create_bigint_uint64(env, u, &v); return v; }
+napi_value js_bytes(napi_env env, const char *data, size_t len) {
+  napi_value v;
+  if (napi_create_string_latin1(env, data, len, &v) != napi_ok) return NULL;
+  return v;
+}
 napi_value js_buffer(napi_env env, const void *data, size_t len) {
   napi_value v;
   if (napi_create_buffer_copy(env, len, len ? data : "", NULL, &v) != napi_ok) return NULL;

@@ -90,18 +90,17 @@ void post_msg(struct session *s, struct msg *m) {
   if (napi_call_threadsafe_function(s->tsfn, m, napi_tsfn_nonblocking) != napi_ok) msg_free(m);
 }
 
-static const char *op_name(int op) {
-  static const char *names[] = {
-      [OP_LOOKUP] = "lookup",   [OP_GETATTR] = "getattr",         [OP_SETATTR] = "setattr",
-      [OP_READLINK] = "readlink", [OP_MKNOD] = "mknod",           [OP_MKDIR] = "mkdir",
-      [OP_UNLINK] = "unlink",   [OP_RMDIR] = "rmdir",             [OP_SYMLINK] = "symlink",
-      [OP_RENAME] = "rename",   [OP_LINK] = "link",               [OP_OPEN] = "open",
-      [OP_CREATE] = "create",   [OP_READDIR] = "readdir",
-      [OP_READDIRPLUS] = "readdirplus", [OP_FSYNCDIR] = "fsyncdir", [OP_STATFS] = "statfs",
-      [OP_SETXATTR] = "setxattr", [OP_GETXATTR] = "getxattr",     [OP_LISTXATTR] = "listxattr",
-      [OP_REMOVEXATTR] = "removexattr", [OP_ACCESS] = "access"};
-  return names[op];
-}
+/* What each code JS is called with means: exported as opNames, from which the wrapper picks its handlers. */
+static const char *const OP_NAMES[OP_COUNT] = {
+    [OP_LOOKUP] = "lookup",   [OP_GETATTR] = "getattr",         [OP_SETATTR] = "setattr",
+    [OP_READLINK] = "readlink", [OP_MKNOD] = "mknod",           [OP_MKDIR] = "mkdir",
+    [OP_UNLINK] = "unlink",   [OP_RMDIR] = "rmdir",             [OP_SYMLINK] = "symlink",
+    [OP_RENAME] = "rename",   [OP_LINK] = "link",               [OP_OPEN] = "open",
+    [OP_CREATE] = "create",   [OP_READDIR] = "readdir",
+    [OP_READDIRPLUS] = "readdirplus", [OP_FSYNCDIR] = "fsyncdir", [OP_STATFS] = "statfs",
+    [OP_SETXATTR] = "setxattr", [OP_GETXATTR] = "getxattr",     [OP_LISTXATTR] = "listxattr",
+    [OP_REMOVEXATTR] = "removexattr", [OP_ACCESS] = "access",
+    [OP_INIT] = "init", [OP_FORGET] = "forget", [OP_CLOSED] = "closed"};
 
 static napi_value js_str(napi_env env, const char *s) {
   napi_value v;
@@ -172,47 +171,41 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     msg_free(m);
     return;
   }
-  napi_value argv[8];
+  /* dispatch(code, id, uid, gid, pid, umask, ...the op's arguments): plain numbers, no objects to build */
+  napi_value argv[11];
   size_t argc = 0;
-  napi_value nul;
-  napi_get_null(env, &nul);
+  napi_value zero = js_num(env, 0);
   switch (m->kind) {
   case M_NOTIFY_DONE:
     settle_notify(env, m->deferred, m->result, "fuse_lowlevel_notify");
     msg_free(m);
     return;
   case M_INIT:
-    argv[argc++] = js_str(env, "init");
-    argv[argc++] = js_num(env, 0);
-    argv[argc++] = nul;
+    argv[argc++] = js_num(env, OP_INIT);
+    for (int i = 0; i < 5; i++) argv[argc++] = zero;
     break;
   case M_FORGET:
-    argv[argc++] = js_str(env, "forget");
-    argv[argc++] = js_num(env, 0);
-    argv[argc++] = nul;
+    argv[argc++] = js_num(env, OP_FORGET);
+    for (int i = 0; i < 5; i++) argv[argc++] = zero;
     argv[argc++] = js_i64(env, (int64_t)m->ino);
     argv[argc++] = js_i64(env, m->a);
     break;
   case M_CLOSED:
     session_cleanup(env, s);
-    argv[argc++] = js_str(env, "closed");
-    argv[argc++] = js_num(env, 0);
-    argv[argc++] = nul;
+    argv[argc++] = js_num(env, OP_CLOSED);
+    for (int i = 0; i < 5; i++) argv[argc++] = zero;
     break;
   case M_REQUEST: {
-    argv[argc++] = js_str(env, op_name(m->op));
+    argv[argc++] = js_num(env, m->op);
     argv[argc++] = js_num(env, (double)m->id);
-    napi_value c;
-    napi_create_object(env, &c);
-    napi_set_named_property(env, c, "uid", js_num(env, m->ctx.uid));
-    napi_set_named_property(env, c, "gid", js_num(env, m->ctx.gid));
-    napi_set_named_property(env, c, "pid", js_num(env, m->ctx.pid));
-    napi_set_named_property(env, c, "umask", js_num(env, m->ctx.umask));
-    argv[argc++] = c;
+    argv[argc++] = js_num(env, m->ctx.uid);
+    argv[argc++] = js_num(env, m->ctx.gid);
+    argv[argc++] = js_num(env, m->ctx.pid);
+    argv[argc++] = js_num(env, m->ctx.umask);
     napi_value ino = js_i64(env, (int64_t)m->ino);
     napi_value fh = m->has_fh ? js_i64(env, (int64_t)m->fh) : js_undefined(env);
-#define NAME js_buffer(env, m->name, m->name_len)
-#define NAME2 js_buffer(env, m->name2, m->name2_len)
+#define NAME js_bytes(env, m->name, m->name_len)
+#define NAME2 js_bytes(env, m->name2, m->name2_len)
     switch (m->op) {
     case OP_LOOKUP: case OP_UNLINK: case OP_RMDIR: case OP_REMOVEXATTR:
       argv[argc++] = ino; argv[argc++] = NAME; break;
@@ -625,7 +618,9 @@ static napi_value ReplyErr(napi_env env, napi_callback_info info) {
   return js_bool(env, fuse_reply_err(req, (int)err) == 0);
 }
 
-static bool get_entry(napi_env env, struct session *s, napi_value v, struct fuse_entry_param *e) {
+/* `dirent`: for readdirplus, where even a negative entry's attr gives the name's inode number and type.
+ * A negative lookup's attr is never read: ENOENT carries none. */
+static bool get_entry(napi_env env, struct session *s, napi_value v, bool dirent, struct fuse_entry_param *e) {
   memset(e, 0, sizeof *e);
   int64_t x;
   bool present;
@@ -640,6 +635,7 @@ static bool get_entry(napi_env env, struct session *s, napi_value v, struct fuse
   if (present) e->entry_timeout = d;
   if (!get_prop_double(env, v, "attrTimeout", &d, &present)) return false;
   if (present) e->attr_timeout = d;
+  if (e->ino == 0 && !dirent) return true;
   napi_value attr;
   if (!get_prop(env, v, "attr", &attr)) return false;
   if (e->ino == 0 && is_nullish(env, attr)) return true;
@@ -649,7 +645,7 @@ static bool get_entry(napi_env env, struct session *s, napi_value v, struct fuse
 static napi_value ReplyEntry(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(3)
   struct fuse_entry_param e;
-  if (!get_entry(env, s, a[2], &e)) return NULL;
+  if (!get_entry(env, s, a[2], false, &e)) return NULL;
   fuse_req_t req = p->req;
   finish(s, id);
   return js_bool(env, fuse_reply_entry(req, &e) == 0);
@@ -773,7 +769,7 @@ static napi_value ReplyOpen(napi_env env, napi_callback_info info) {
 static napi_value ReplyCreate(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(4)
   struct fuse_entry_param e;
-  if (!get_entry(env, s, a[2], &e)) return NULL;
+  if (!get_entry(env, s, a[2], false, &e)) return NULL;
   if (e.ino == 0) return throw_msg(env, "ERR_INVALID_ARG_VALUE", "create reply: nodeid 0");
   int fd;
   struct open_spec spec;
@@ -829,7 +825,7 @@ static napi_value ReplyReaddir(napi_env env, napi_callback_info info) {
     if (plus) {
       napi_value ev;
       struct fuse_entry_param e;
-      if (!get_prop(env, el, "entry", &ev) || !get_entry(env, s, ev, &e)) {
+      if (!get_prop(env, el, "entry", &ev) || !get_entry(env, s, ev, true, &e)) {
         free(name);
         free(buf);
         return NULL;
@@ -1082,5 +1078,10 @@ napi_value init_session_api(napi_env env, napi_value exports) {
   export_fn(env, exports, "invalidateInode", InvalidateInode);
   export_fn(env, exports, "setXattrFree", SetXattrFree);
   export_fn(env, exports, "debugStats", DebugStats);
+  napi_value names;
+  napi_create_array_with_length(env, OP_COUNT, &names);
+  for (int i = 0; i < OP_COUNT; i++)
+    if (OP_NAMES[i]) napi_set_element(env, names, (uint32_t)i, js_str(env, OP_NAMES[i]));
+  napi_set_named_property(env, exports, "opNames", names);
   return exports;
 }
