@@ -22,8 +22,8 @@ export interface Caller { uid: number; gid: number; pid: number; umask: number }
 export type TimeSpec = bigint | 'now';
 
 /**
- * Attributes of an inode. A Node BigIntStats (`fs.lstatSync(p, { bigint: true })`) is accepted as is:
- * properties are read by name. `ino` is what stat(2) shows as st_ino (it need not equal the nodeid).
+ * Attributes of an inode. A Node BigIntStats (`fs.lstatSync(p, { bigint: true })`) is accepted as is.
+ * `ino` is what stat(2) shows as st_ino (it need not equal the nodeid).
  */
 export interface AttrIn {
   ino: bigint; mode: bigint | number; nlink: bigint | number; uid: bigint | number; gid: bigint | number;
@@ -33,10 +33,10 @@ export interface AttrIn {
 
 /**
  * A directory entry reply (lookup, mkdir, ...). Each positive reply the kernel takes counts one lookup
- * of `nodeid`, undone later by `forget`. nodeid 0 = negative entry: ENOENT cached for entryTimeout
- * (attr may then be omitted). Timeouts are seconds and default to the mount's.
+ * of `nodeid`, undone later by `forget`. nodeid 0 = negative entry: ENOENT cached for the mount's
+ * entryTimeout (attr is then not read, except in readdirplus, where it gives the name's ino and type).
  */
-export interface Entry { nodeid: number; attr: AttrIn; generation?: number; entryTimeout?: number; attrTimeout?: number }
+export interface Entry { nodeid: number; attr: AttrIn }
 
 /** How to do an open again: open(2) this file with these flags. */
 export interface Reopen { path: string | Buffer; flags: number }
@@ -223,15 +223,16 @@ export interface DebugStats {
 }
 
 interface Addon {
-  mount(mountpoint: string, argv: string[], opts: { entryTimeout: number; attrTimeout: number; writebackCache: boolean; posixAcl: boolean },
+  mount(mountpoint: string, argv: string[], opts: { entryTimeout: number; attrTimeout: number; writebackCache: boolean; posixAcl: boolean; entries: BigInt64Array },
     dispatch: (...args: any[]) => void): unknown;
   unmount(h: unknown): void;
   replyErr(h: unknown, id: number, errno: number): boolean;
-  replyEntry(h: unknown, id: number, entry: Entry): boolean;
-  replyAttr(h: unknown, id: number, attr: AttrIn, timeout?: number): boolean;
+  /** The entry, or the attributes, are in record 0 of `entries` (see pack). */
+  replyEntry(h: unknown, id: number): boolean;
+  replyAttr(h: unknown, id: number): boolean;
   replyBuf(h: unknown, id: number, data: Buffer): boolean;
   replyOpen(h: unknown, id: number, open: OpenReply): number;
-  replyCreate(h: unknown, id: number, entry: Entry, open: OpenReply): number;
+  replyCreate(h: unknown, id: number, open: OpenReply): number;
   replyReaddir(h: unknown, id: number, entries: (DirEntry | DirEntryPlus)[]): number;
   replyStatfs(h: unknown, id: number, st: StatFs): boolean;
   retarget(h: unknown, fh: number, fd: number, extents?: { offset: number; length: number }[]): void;
@@ -244,6 +245,9 @@ interface Addon {
   debugStats(h: unknown): DebugStats;
   /** What dispatch's first argument means: index -> name (init, forget, closed, and the ops). */
   opNames: (string | undefined)[];
+  /** The shape of mount's `entries`: records of entryWords int64s (see pack). */
+  entryWords: number;
+  entryRecords: number;
   sys: typeof sys;
 }
 
@@ -385,8 +389,38 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
   };
 
   type Handler = (id: number, c: Caller, a?: any, b?: any, d?: any, e?: any, f?: any) => void;
+  /*
+   * Entries and attributes reach the binding as records of int64 words in one array it shares, not as
+   * objects: reading their dozen named properties through N-API cost more than the rest of a lookup.
+   * A record: nodeid, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime, mtime, ctime (ns).
+   */
+  const entries = new BigInt64Array(native.entryWords * native.entryRecords);
+  const pack = (record: number, nodeid: number, a: AttrIn | undefined): void => {
+    const w = record * native.entryWords;
+    entries[w] = BigInt(nodeid);
+    if (!a) return;
+    entries[w + 1] = BigInt(a.ino);
+    entries[w + 2] = BigInt(a.mode);
+    entries[w + 3] = BigInt(a.nlink);
+    entries[w + 4] = BigInt(a.uid);
+    entries[w + 5] = BigInt(a.gid);
+    entries[w + 6] = BigInt(a.rdev);
+    entries[w + 7] = BigInt(a.size);
+    entries[w + 8] = BigInt(a.blksize);
+    entries[w + 9] = BigInt(a.blocks);
+    entries[w + 10] = BigInt(a.atimeNs);
+    entries[w + 11] = BigInt(a.mtimeNs);
+    entries[w + 12] = BigInt(a.ctimeNs);
+  };
+  /** Packs an entry reply; a negative lookup's attr is not read. */
+  const packEntry = (v: Entry): void => pack(0, v.nodeid, v.nodeid ? v.attr : undefined);
+  const replyAttr = (id: number, v: AttrIn): void => {
+    pack(0, 0, v);
+    native.replyAttr(handle, id);
+  };
   const entryReply = (id: number, v: Entry): void => {
-    if (!native.replyEntry(handle, id, v) && v.nodeid) notify('forget', () => ops.forget(v.nodeid, 1));
+    packEntry(v);
+    if (!native.replyEntry(handle, id) && v.nodeid) notify('forget', () => ops.forget(v.nodeid, 1));
   };
   const done = (id: number) => (): void => void native.replyErr(handle, id, 0);
   const handlers: Record<string, Handler> = {
@@ -397,10 +431,11 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
       resolveClosed();
     },
     lookup: (id, c, a, b) => run(id, 'lookup', () => ops.lookup(c, a, b), (v) => {
-      if (!native.replyEntry(handle, id, v) && v.nodeid) ops.forget(v.nodeid, 1);
+      packEntry(v);
+      if (!native.replyEntry(handle, id) && v.nodeid) ops.forget(v.nodeid, 1);
     }),
-    getattr: (id, c, a, b) => run(id, 'getattr', () => ops.getattr(c, a, b), (v) => void native.replyAttr(handle, id, v)),
-    setattr: (id, c, a, b, d) => run(id, 'setattr', () => ops.setattr(c, a, b, d), (v) => void native.replyAttr(handle, id, v)),
+    getattr: (id, c, a, b) => run(id, 'getattr', () => ops.getattr(c, a, b), (v) => replyAttr(id, v)),
+    setattr: (id, c, a, b, d) => run(id, 'setattr', () => ops.setattr(c, a, b, d), (v) => replyAttr(id, v)),
     readlink: (id, c, a) => run(id, 'readlink', () => ops.readlink(c, a), (v) => void native.replyBuf(handle, id, v)),
     mknod: (id, c, a, b, d, e) => run(id, 'mknod', () => ops.mknod(c, a, b, d, e), (v) => entryReply(id, v)),
     mkdir: (id, c, a, b, d) => run(id, 'mkdir', () => ops.mkdir(c, a, b, d), (v) => entryReply(id, v)),
@@ -410,12 +445,15 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     rmdir: (id, c, a, b) => run(id, 'rmdir', () => ops.rmdir(c, a, b), done(id)),
     rename: (id, c, a, b, d, e, f) => run(id, 'rename', () => ops.rename(c, a, b, d, e, f), done(id)),
     open: (id, c, a, b) => run(id, 'open', () => ops.open(c, a, b), (v) => opened(v, native.replyOpen(handle, id, v))),
-    create: (id, c, a, b, d, e) =>
-      run(id, 'create', () => ops.create(c, a, b, d, e), (v) => opened(v.open, native.replyCreate(handle, id, v.entry, v.open))),
+    create: (id, c, a, b, d, e) => run(id, 'create', () => ops.create(c, a, b, d, e), (v) => {
+      packEntry(v.entry);
+      opened(v.open, native.replyCreate(handle, id, v.open));
+    }),
     readdir: (id, c, a, b) => run(id, 'readdir', () => ops.readdir(c, a, b), (v) => void native.replyReaddir(handle, id, v)),
     readdirplus: (id, c, a, b) => run(id, 'readdirplus', () => ops.readdirplus(c, a, b), (v) => {
       let fitted = 0;
       try {
+        for (let i = 0; i < v.length && i < native.entryRecords; i++) pack(i, v[i]!.entry.nodeid, v[i]!.entry.attr);
         fitted = native.replyReaddir(handle, id, v);
       } finally {
         for (let i = fitted; i < v.length; i++) {
@@ -447,6 +485,7 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
     attrTimeout: options.attrTimeout,
     writebackCache: options.writebackCache === true,
     posixAcl: options.posixAcl === true,
+    entries,
   }, dispatch);
 
   const session: Session & { debugStats(): DebugStats } = {

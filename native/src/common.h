@@ -59,7 +59,6 @@ bool get_buffer(napi_env env, napi_value v, const char *what, void **data, size_
 struct extent { off_t off; off_t len; };
 bool get_extents(napi_env env, napi_value v, struct extent **out, size_t *count);
 /* Fills a struct stat from an AttrIn-like object (BigIntStats accepted). */
-bool get_attr(napi_env env, napi_value v, struct stat *st);
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 /* The N arguments of a call as a[0..N-1]; those not given are undefined. */
 #define NAPI_ARGS(N)                                                    \
@@ -190,6 +189,10 @@ struct session {
   bool handling, in_js;           /* a request is being handled; its JS scopes are open (session.c) */
   napi_handle_scope handle_scope;
   napi_callback_scope callback_scope;
+  /* Replies carry entries and attributes in this shared BigInt64Array (session.c: ENTRY_WORDS). */
+  int64_t *entries;
+  size_t entry_records;
+  napi_ref entries_ref;
   /* For messages from other threads (notifier) and from inside reply calls. */
   napi_threadsafe_function tsfn;
 

@@ -263,42 +263,6 @@ bool get_extents(napi_env env, napi_value v, struct extent **out, size_t *count)
   return true;
 }
 
-static bool ns_to_ts(napi_env env, napi_value obj, const char *name, struct timespec *ts) {
-  int64_t ns;
-  if (!get_prop_i64(env, obj, name, true, &ns, NULL)) return false;
-  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
-  if (rem < 0) { rem += 1000000000; sec -= 1; }
-  ts->tv_sec = sec;
-  ts->tv_nsec = rem;
-  return true;
-}
-
-bool get_attr(napi_env env, napi_value v, struct stat *st) {
-  memset(st, 0, sizeof *st);
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t != napi_object) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "attr must be an object");
-    return false;
-  }
-  int64_t x;
-#define F(name, field)                                                   \
-  if (!get_prop_i64(env, v, name, true, &x, NULL)) return false;         \
-  st->field = x;
-  F("ino", st_ino)
-  F("mode", st_mode)
-  F("nlink", st_nlink)
-  F("uid", st_uid)
-  F("gid", st_gid)
-  F("rdev", st_rdev)
-  F("size", st_size)
-  F("blksize", st_blksize)
-  F("blocks", st_blocks)
-#undef F
-  return ns_to_ts(env, v, "atimeNs", &st->st_atim) && ns_to_ts(env, v, "mtimeNs", &st->st_mtim) &&
-         ns_to_ts(env, v, "ctimeNs", &st->st_ctim);
-}
-
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);

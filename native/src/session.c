@@ -90,6 +90,14 @@ void post_msg(struct session *s, struct msg *m) {
   if (napi_call_threadsafe_function(s->tsfn, m, napi_tsfn_nonblocking) != napi_ok) msg_free(m);
 }
 
+/*
+ * Entries and attributes come as records of ENTRY_WORDS int64s in a BigInt64Array shared with the wrapper,
+ * which packs them just before the reply call: reading a dozen named properties of an object per reply
+ * cost more than the rest of a lookup. Record layout (native/index.ts packs the same):
+ *   nodeid, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime, mtime, ctime (ns)
+ */
+enum { ENTRY_WORDS = 13, ENTRY_RECORDS = 64 };
+
 /* What each code JS is called with means: exported as opNames, from which the wrapper picks its handlers. */
 static const char *const OP_NAMES[OP_COUNT] = {
     [OP_LOOKUP] = "lookup",   [OP_GETATTR] = "getattr",         [OP_SETATTR] = "setattr",
@@ -423,6 +431,7 @@ static void session_cleanup(napi_env env, struct session *s) {
   io_forget_all(s);
   reopen_forget_all(s);
   napi_delete_reference(env, s->dispatch);
+  napi_delete_reference(env, s->entries_ref);
   napi_delete_reference(env, s->resource);
   napi_async_destroy(env, s->async);
   s->closed = 1;
@@ -461,6 +470,16 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   napi_value a[4];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
   if (argc < 4) return throw_msg(env, "ERR_MISSING_ARGS", "mount needs 4 arguments");
+  napi_value entries;
+  napi_typedarray_type entries_type;
+  size_t entries_len = 0;
+  void *entries_data = NULL;
+  if (!get_prop(env, a[2], "entries", &entries)) return NULL;
+  bool typed = false;
+  napi_is_typedarray(env, entries, &typed);
+  if (typed) napi_get_typedarray_info(env, entries, &entries_type, &entries_len, &entries_data, NULL, NULL);
+  if (!typed || entries_type != napi_bigint64_array || entries_len != ENTRY_WORDS * ENTRY_RECORDS)
+    return throw_msg(env, "ERR_INVALID_ARG_TYPE", "mount: entries must be a BigInt64Array of entryWords * entryRecords");
   char *mp = get_path(env, a[0], "mountpoint", NULL);
   if (!mp) return NULL;
   uint32_t n = 0;
@@ -487,6 +506,8 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   if (get_prop_double(env, a[2], "attrTimeout", &d, &present) && present) s->attr_timeout = d;
   get_prop_bool(env, a[2], "writebackCache", &s->writeback);
   get_prop_bool(env, a[2], "posixAcl", &s->posix_acl);
+  s->entries = entries_data;
+  s->entry_records = ENTRY_RECORDS;
   pthread_mutex_init(&s->plock, NULL);
   pthread_mutex_init(&s->hlock, NULL);
   pthread_mutex_init(&s->nlock, NULL);
@@ -536,7 +557,8 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   s->env = env;
   napi_value resource;
   uv_loop_t *loop;
-  if (napi_create_reference(env, a[3], 1, &s->dispatch) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+  if (napi_create_reference(env, a[3], 1, &s->dispatch) != napi_ok || napi_create_reference(env, entries, 1, &s->entries_ref) != napi_ok ||
+      napi_create_object(env, &resource) != napi_ok ||
       napi_create_reference(env, resource, 1, &s->resource) != napi_ok ||
       napi_async_init(env, resource, name, &s->async) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok) {
     napi_throw_last(env, "mount: setting up the request loop");
@@ -618,49 +640,57 @@ static napi_value ReplyErr(napi_env env, napi_callback_info info) {
   return js_bool(env, fuse_reply_err(req, (int)err) == 0);
 }
 
-/* `dirent`: for readdirplus, where even a negative entry's attr gives the name's inode number and type.
- * A negative lookup's attr is never read: ENOENT carries none. */
-static bool get_entry(napi_env env, struct session *s, napi_value v, bool dirent, struct fuse_entry_param *e) {
-  memset(e, 0, sizeof *e);
-  int64_t x;
-  bool present;
-  if (!get_prop_i64(env, v, "nodeid", true, &x, NULL)) return false;
-  e->ino = (fuse_ino_t)x;
-  if (!get_prop_i64(env, v, "generation", false, &x, &present)) return false;
-  if (present) e->generation = (uint64_t)x;
-  e->entry_timeout = s->entry_timeout;
-  e->attr_timeout = s->attr_timeout;
-  double d;
-  if (!get_prop_double(env, v, "entryTimeout", &d, &present)) return false;
-  if (present) e->entry_timeout = d;
-  if (!get_prop_double(env, v, "attrTimeout", &d, &present)) return false;
-  if (present) e->attr_timeout = d;
-  if (e->ino == 0 && !dirent) return true;
-  napi_value attr;
-  if (!get_prop(env, v, "attr", &attr)) return false;
-  if (e->ino == 0 && is_nullish(env, attr)) return true;
-  return get_attr(env, attr, &e->attr);
+static struct timespec ns_to_timespec(int64_t ns) {
+  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+  if (rem < 0) { rem += 1000000000; sec -= 1; }
+  return (struct timespec){.tv_sec = sec, .tv_nsec = rem};
 }
 
+static void attr_of_record(const int64_t *w, struct stat *st) {
+  memset(st, 0, sizeof *st);
+  st->st_ino = (ino_t)w[1];
+  st->st_mode = (mode_t)w[2];
+  st->st_nlink = (nlink_t)w[3];
+  st->st_uid = (uid_t)w[4];
+  st->st_gid = (gid_t)w[5];
+  st->st_rdev = (dev_t)w[6];
+  st->st_size = (off_t)w[7];
+  st->st_blksize = (blksize_t)w[8];
+  st->st_blocks = (blkcnt_t)w[9];
+  st->st_atim = ns_to_timespec(w[10]);
+  st->st_mtim = ns_to_timespec(w[11]);
+  st->st_ctim = ns_to_timespec(w[12]);
+}
+
+/* Record i as an entry. `dirent`: for readdirplus, where even a negative entry's attributes give the name's
+ * inode number and type; a negative lookup's are never read (ENOENT carries none). */
+static void entry_of_record(struct session *s, size_t i, bool dirent, struct fuse_entry_param *e) {
+  const int64_t *w = s->entries + i * ENTRY_WORDS;
+  memset(e, 0, sizeof *e);
+  e->ino = (fuse_ino_t)w[0];
+  e->entry_timeout = s->entry_timeout;
+  e->attr_timeout = s->attr_timeout;
+  if (e->ino != 0 || dirent) attr_of_record(w, &e->attr);
+}
+
+/* replyEntry(s, id): the entry is record 0. */
 static napi_value ReplyEntry(napi_env env, napi_callback_info info) {
-  REPLY_PROLOGUE(3)
+  REPLY_PROLOGUE(2)
   struct fuse_entry_param e;
-  if (!get_entry(env, s, a[2], false, &e)) return NULL;
+  entry_of_record(s, 0, false, &e);
   fuse_req_t req = p->req;
   finish(s, id);
   return js_bool(env, fuse_reply_entry(req, &e) == 0);
 }
 
+/* replyAttr(s, id): the attributes are record 0's. */
 static napi_value ReplyAttr(napi_env env, napi_callback_info info) {
-  REPLY_PROLOGUE(4)
+  REPLY_PROLOGUE(2)
   struct stat st;
-  if (!get_attr(env, a[2], &st)) return NULL;
-  double t = s->attr_timeout;
-  if (!is_nullish(env, a[3]) && napi_get_value_double(env, a[3], &t) != napi_ok)
-    return throw_msg(env, "ERR_INVALID_ARG_TYPE", "timeout must be a number");
+  attr_of_record(s->entries, &st);
   fuse_req_t req = p->req;
   finish(s, id);
-  return js_bool(env, fuse_reply_attr(req, &st, t) == 0);
+  return js_bool(env, fuse_reply_attr(req, &st, s->attr_timeout) == 0);
 }
 
 static napi_value ReplyBuf(napi_env env, napi_callback_info info) {
@@ -765,15 +795,16 @@ static napi_value ReplyOpen(napi_env env, napi_callback_info info) {
   return js_i64(env, (int64_t)fh);
 }
 
-/* replyCreate(s, id, entry, open) -> fh (negative: not delivered, the handle is gone, and forget follows). */
+/* replyCreate(s, id, open) -> fh (negative: not delivered, the handle is gone, and forget follows). The
+ * entry is record 0. */
 static napi_value ReplyCreate(napi_env env, napi_callback_info info) {
-  REPLY_PROLOGUE(4)
+  REPLY_PROLOGUE(3)
   struct fuse_entry_param e;
-  if (!get_entry(env, s, a[2], false, &e)) return NULL;
+  entry_of_record(s, 0, false, &e);
   if (e.ino == 0) return throw_msg(env, "ERR_INVALID_ARG_VALUE", "create reply: nodeid 0");
   int fd;
   struct open_spec spec;
-  if (!get_open_spec(env, a[3], &fd, &spec)) return NULL;
+  if (!get_open_spec(env, a[2], &fd, &spec)) return NULL;
   struct fuse_file_info fi = p->fi;
   struct handle *h = handle_open(s, fd, &spec, e.ino, &fi);
   if (!h) return reply_stale(env, s, id, p->req);
@@ -794,7 +825,8 @@ static napi_value ReplyCreate(napi_env env, napi_callback_info info) {
   return js_i64(env, (int64_t)fh);
 }
 
-/* replyReaddir(s, id, entries) -> number of entries the kernel took (0 when not delivered). */
+/* replyReaddir(s, id, entries) -> number of entries the kernel took (0 when not delivered). For readdirplus,
+ * entry i is record i: what does not fit the records does not fit the reply either. */
 static napi_value ReplyReaddir(napi_env env, napi_callback_info info) {
   REPLY_PROLOGUE(3)
   bool plus = p->op == OP_READDIRPLUS;
@@ -808,6 +840,7 @@ static napi_value ReplyReaddir(napi_env env, napi_callback_info info) {
   size_t size = p->size, pos = 0;
   char *buf = malloc(size ? size : 1);
   uint32_t fitted = 0;
+  if (plus && n > s->entry_records) n = (uint32_t)s->entry_records;
   for (uint32_t i = 0; i < n; i++) {
     napi_value el, nv;
     napi_get_element(env, a[2], i, &el);
@@ -823,13 +856,8 @@ static napi_value ReplyReaddir(napi_env env, napi_callback_info info) {
     }
     size_t need;
     if (plus) {
-      napi_value ev;
       struct fuse_entry_param e;
-      if (!get_prop(env, el, "entry", &ev) || !get_entry(env, s, ev, true, &e)) {
-        free(name);
-        free(buf);
-        return NULL;
-      }
+      entry_of_record(s, i, true, &e);
       need = fuse_add_direntry_plus(p->req, buf + pos, size - pos, name, &e, off);
     } else {
       struct stat st;
@@ -1083,5 +1111,7 @@ napi_value init_session_api(napi_env env, napi_value exports) {
   for (int i = 0; i < OP_COUNT; i++)
     if (OP_NAMES[i]) napi_set_element(env, names, (uint32_t)i, js_str(env, OP_NAMES[i]));
   napi_set_named_property(env, exports, "opNames", names);
+  napi_set_named_property(env, exports, "entryWords", js_num(env, ENTRY_WORDS));
+  napi_set_named_property(env, exports, "entryRecords", js_num(env, ENTRY_RECORDS));
   return exports;
 }
