@@ -382,8 +382,11 @@ function workloads(layout: Layout): Workload[] {
     },
     shellWorkload({
       id: 'W5x', label: 'W5 `tar xf` of 5,000 small files into the mount', write: true, files: TAR_FILES,
+      // As the read workloads' warm-ups run their command once, this extracts (and removes) the tarball once
+      // untimed: every daemon's code is then warm. minifo's first extraction after a mount is ~0.5 s slower,
+      // while V8 compiles its create path.
       warm: (k) => {
-        sh(`cat '${layout.tarball}' >/dev/null; sync`);
+        sh(`tar xf '${layout.tarball}' && rm -rf w5; sync`, k.writeRoot);
         touch(k);
       },
       shell: (k) => ({ command: `tar xf '${layout.tarball}'`, cwd: k.writeRoot }),
@@ -392,7 +395,7 @@ function workloads(layout: Layout): Workload[] {
     shellWorkload({
       id: 'W5r', label: 'W5 `rm -rf` of them', write: true, files: TAR_FILES,
       warm: (k) => {
-        sh(`tar xf '${layout.tarball}'; sync`, k.writeRoot);
+        sh(`tar xf '${layout.tarball}' && rm -rf w5 && tar xf '${layout.tarball}'; sync`, k.writeRoot);
         touch(k);
       },
       shell: (k) => ({ command: 'rm -rf w5', cwd: k.writeRoot }),
