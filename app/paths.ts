@@ -34,11 +34,6 @@ export function bytes(p: string): Buffer {
   return Buffer.from(p, 'latin1');
 }
 
-/** Raw bytes (a name from the kernel) as a byte string. */
-export function fromBytes(b: Buffer): string {
-  return b.toString('latin1');
-}
-
 /** A path for fs calls: a JS string, or raw bytes for names that are not UTF-8. */
 export type OsPath = string | Buffer;
 

@@ -430,10 +430,7 @@ export function mount(mountpoint: string, options: MountOptions, ops: FuseOps): 
       isClosed = true;
       resolveClosed();
     },
-    lookup: (id, c, a, b) => run(id, 'lookup', () => ops.lookup(c, a, b), (v) => {
-      packEntry(v);
-      if (!native.replyEntry(handle, id) && v.nodeid) ops.forget(v.nodeid, 1);
-    }),
+    lookup: (id, c, a, b) => run(id, 'lookup', () => ops.lookup(c, a, b), (v) => entryReply(id, v)),
     getattr: (id, c, a, b) => run(id, 'getattr', () => ops.getattr(c, a, b), (v) => replyAttr(id, v)),
     setattr: (id, c, a, b, d) => run(id, 'setattr', () => ops.setattr(c, a, b, d), (v) => replyAttr(id, v)),
     readlink: (id, c, a) => run(id, 'readlink', () => ops.readlink(c, a), (v) => void native.replyBuf(handle, id, v)),

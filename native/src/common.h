@@ -191,7 +191,6 @@ struct session {
   napi_callback_scope callback_scope;
   /* Replies carry entries and attributes in this shared BigInt64Array (session.c: ENTRY_WORDS). */
   int64_t *entries;
-  size_t entry_records;
   napi_ref entries_ref;
   /* For messages from other threads (notifier) and from inside reply calls. */
   napi_threadsafe_function tsfn;

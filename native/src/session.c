@@ -507,7 +507,6 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   get_prop_bool(env, a[2], "writebackCache", &s->writeback);
   get_prop_bool(env, a[2], "posixAcl", &s->posix_acl);
   s->entries = entries_data;
-  s->entry_records = ENTRY_RECORDS;
   pthread_mutex_init(&s->plock, NULL);
   pthread_mutex_init(&s->hlock, NULL);
   pthread_mutex_init(&s->nlock, NULL);
@@ -840,7 +839,7 @@ static napi_value ReplyReaddir(napi_env env, napi_callback_info info) {
   size_t size = p->size, pos = 0;
   char *buf = malloc(size ? size : 1);
   uint32_t fitted = 0;
-  if (plus && n > s->entry_records) n = (uint32_t)s->entry_records;
+  if (plus && n > ENTRY_RECORDS) n = ENTRY_RECORDS;
   for (uint32_t i = 0; i < n; i++) {
     napi_value el, nv;
     napi_get_element(env, a[2], i, &el);
