@@ -23,6 +23,16 @@ static inline uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Nanoseconds since the epoch (negative before it) as a timespec, whose tv_nsec is never negative. */
+static inline struct timespec timespec_of_ns(int64_t ns) {
+  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+  if (rem < 0) {
+    rem += 1000000000;
+    sec--;
+  }
+  return (struct timespec){.tv_sec = sec, .tv_nsec = rem};
+}
+
 /* ---- napi helpers (napi_util.c) ---- */
 #define NAPI_OK(env, call)                                                      \
   do {                                                                          \
@@ -73,7 +83,7 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
 /* ---- file handles (ops.c) ---- */
 struct handle {
   uint64_t fh;
-  uint64_t ino;          /* st_ino reported by the C-side ftruncate reply */
+  uint64_t ino;          /* st_ino the open was given: the C-side attribute replies report it (ops.c) */
   fuse_ino_t nodeid;
   int fd;
   struct extent *ext;    /* NULL: plain file */

@@ -53,6 +53,19 @@ static struct handle *handle_remove(struct session *s, uint64_t fh) {
   return h;
 }
 
+/* A plain file's handle, under its lock: its attributes are its descriptor's, with the inode number its open
+ * was given. 0, or the errno. */
+static int handle_stat(const struct handle *h, struct stat *st) {
+  if (fstat(h->fd, st) < 0) return errno;
+  st->st_ino = h->ino;
+  return 0;
+}
+
+static void reply_attr_or_err(fuse_req_t req, const struct session *s, const struct stat *st, int err) {
+  if (err) fuse_reply_err(req, err);
+  else fuse_reply_attr(req, st, s->attr_timeout);
+}
+
 /*
  * A referenced handle of the node on a storage file, or NULL. The node is then that file (created, or
  * copied up: a base file's handles are pointed at the copy before any open of the copy is answered), so
@@ -238,17 +251,11 @@ static bool attr_from_open_file(fuse_req_t req, fuse_ino_t ino, const struct sta
                                 time_to_set(to_set, FUSE_SET_ATTR_MTIME, FUSE_SET_ATTR_MTIME_NOW, set->st_mtim)};
     if (futimens(h->fd, times) < 0) err = errno;
   }
-  if (!err && fstat(h->fd, &st) < 0) err = errno;
-  uint64_t hino = h->ino;
+  if (!err) err = handle_stat(h, &st);
   pthread_rwlock_unlock(&h->lock);
   handle_put(s, h);
   s->attrs_from_open_files++;
-  if (err) {
-    fuse_reply_err(req, err);
-    return true;
-  }
-  st.st_ino = hino;
-  fuse_reply_attr(req, &st, s->attr_timeout);
+  reply_attr_or_err(req, s, &st, err);
   return true;
 }
 
@@ -288,15 +295,10 @@ static void ftruncate_job(struct data_job *j) {
   int err = 0;
   pthread_rwlock_rdlock(&h->lock);
   if (h->ext) err = EBADF;
-  else if (ftruncate(h->fd, j->off) < 0 || fstat(h->fd, &st) < 0) err = errno;
-  uint64_t hino = h->ino;
+  else if (ftruncate(h->fd, j->off) < 0) err = errno;
+  else err = handle_stat(h, &st);
   pthread_rwlock_unlock(&h->lock);
-  if (err) {
-    fuse_reply_err(j->req, err);
-    return;
-  }
-  st.st_ino = hino;
-  fuse_reply_attr(j->req, &st, j->s->attr_timeout);
+  reply_attr_or_err(j->req, j->s, &st, err);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,

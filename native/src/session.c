@@ -639,12 +639,6 @@ static napi_value ReplyErr(napi_env env, napi_callback_info info) {
   return js_bool(env, fuse_reply_err(req, (int)err) == 0);
 }
 
-static struct timespec ns_to_timespec(int64_t ns) {
-  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
-  if (rem < 0) { rem += 1000000000; sec -= 1; }
-  return (struct timespec){.tv_sec = sec, .tv_nsec = rem};
-}
-
 static void attr_of_record(const int64_t *w, struct stat *st) {
   memset(st, 0, sizeof *st);
   st->st_ino = (ino_t)w[1];
@@ -656,9 +650,9 @@ static void attr_of_record(const int64_t *w, struct stat *st) {
   st->st_size = (off_t)w[7];
   st->st_blksize = (blksize_t)w[8];
   st->st_blocks = (blkcnt_t)w[9];
-  st->st_atim = ns_to_timespec(w[10]);
-  st->st_mtim = ns_to_timespec(w[11]);
-  st->st_ctim = ns_to_timespec(w[12]);
+  st->st_atim = timespec_of_ns(w[10]);
+  st->st_mtim = timespec_of_ns(w[11]);
+  st->st_ctim = timespec_of_ns(w[12]);
 }
 
 /* Record i as an entry. `dirent`: for readdirplus, where even a negative entry's attributes give the name's

@@ -177,13 +177,7 @@ static bool get_timespec(napi_env env, napi_value v, struct timespec *ts) {
   int64_t ns;
   bool lossless;
   napi_get_value_bigint_int64(env, v, &ns, &lossless);
-  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
-  if (rem < 0) {
-    rem += 1000000000;
-    sec--;
-  }
-  ts->tv_sec = sec;
-  ts->tv_nsec = rem;
+  *ts = timespec_of_ns(ns);
   return true;
 }
 
