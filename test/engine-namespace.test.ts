@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { minifoOk, withOverlay, type OverlayFixture } from './helpers/overlay-fixture';
+import { sys } from '../native';
 import { renameat2 } from './helpers/syscalls';
 
 function populate(base: string): void {
@@ -172,6 +173,29 @@ test('link gives real hard links with the right st_nlink and one st_ino, across 
     f.remount();
     assert.equal(fs.statSync(f.m('docs/top-link')).ino, a.ino);
     assert.equal(fs.statSync(f.m('top.txt')).nlink, 2);
+  }));
+
+test('a hard link leads to its own file after the kernel forgot the folder of its other name and that folder moved', () =>
+  overlay((f) => {
+    fs.mkdirSync(f.m('d'));
+    fs.writeFileSync(f.m('d/x'), 'linked');
+    fs.linkSync(f.m('d/x'), f.m('y'));
+    // The open file keeps y's inode in the kernel; d and d/x are not in use, so dropping caches forgets them.
+    const fd = fs.openSync(f.m('y'), 'r');
+    try {
+      for (let i = 0; i < 3; i++) fs.writeFileSync('/proc/sys/vm/drop_caches', '2');
+      fs.renameSync(f.m('d'), f.m('e'));
+      fs.mkdirSync(f.m('d'));
+      fs.writeFileSync(f.m('d/x'), 'unrelated');
+      sys.lsetxattr(f.m('y'), 'user.tag', Buffer.from('through y'), 0);
+      fs.truncateSync(f.m('y'), 3);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const xattrOf = (p: string): string | undefined => sys.llistxattr(p).some((n) => n.toString() === 'user.tag') ? sys.lgetxattr(p, 'user.tag').toString() : undefined;
+    assert.deepEqual({ e: fs.readFileSync(f.m('e/x'), 'utf8'), d: fs.readFileSync(f.m('d/x'), 'utf8') }, { e: 'lin', d: 'unrelated' }, 'truncate through y reached another file');
+    assert.deepEqual({ e: xattrOf(f.m('e/x')), d: xattrOf(f.m('d/x')) }, { e: 'through y', d: undefined }, 'setxattr through y reached another file');
+    assert.equal(xattrOf(path.join(f.storage, 'upper/d/x')), undefined, 'the unrelated file in storage got the xattr');
   }));
 
 test('st_ino is unique across the mount', () =>

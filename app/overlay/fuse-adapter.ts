@@ -74,6 +74,9 @@ export class FuseAdapter implements FuseOps {
     node.lookups -= nlookup;
     if (node.lookups > 0) return;
     for (const link of node.links) if (link.parent.children?.get(link.name) === node) link.parent.children.delete(link.name);
+    // The kernel forgets a folder only after every name in it, but a file there may live on by another name (a
+    // hard link): it must not be reached through this node any more, whose place a later rename does not follow.
+    for (const name of [...(node.children?.keys() ?? [])]) this.detachName(node, name);
     this.nodes.delete(nodeid);
     if (this.byIno.get(node.ino) === node) this.byIno.delete(node.ino);
   }
