@@ -175,6 +175,23 @@ test('link gives real hard links with the right st_nlink and one st_ino, across 
     assert.equal(fs.statSync(f.m('top.txt')).nlink, 2);
   }));
 
+test('a hard link to a base file keeps its st_ino when the base name is unlinked, when linked again, and across remount', () =>
+  overlay((f) => {
+    const ino = fs.statSync(f.m('top.txt')).ino;
+    fs.linkSync(f.m('top.txt'), f.m('docs/kept'));
+    fs.unlinkSync(f.m('top.txt'));
+    const seen = { kept: fs.statSync(f.m('docs/kept')).ino };
+    fs.linkSync(f.m('docs/kept'), f.m('again'));
+    Object.assign(seen, { keptAfterRelink: fs.statSync(f.m('docs/kept')).ino, again: fs.statSync(f.m('again')).ino });
+    f.remount();
+    Object.assign(seen, { afterRemount: fs.statSync(f.m('docs/kept')).ino });
+    fs.unlinkSync(f.m('again'));
+    f.remount();
+    Object.assign(seen, { lastNameAfterRemount: fs.statSync(f.m('docs/kept')).ino });
+    assert.deepEqual(seen, { kept: ino, keptAfterRelink: ino, again: ino, afterRemount: ino, lastNameAfterRemount: ino });
+    assert.match(fs.readFileSync(path.join(f.storage, 'META_dAfFgHE39ktF3HD2sr'), 'utf8'), /^CP \/docs\/kept$/m);
+  }));
+
 test('a hard link leads to its own file after the kernel forgot the folder of its other name and that folder moved', () =>
   overlay((f) => {
     fs.mkdirSync(f.m('d'));

@@ -25,10 +25,11 @@ test('valid UTF-8 names stay readable in META', () => {
 
 test('every record kind round-trips through one line', () => {
   const records: MetaRecord[] = [
-    { op: 'state', path: '/a b', state: { whiteout: true, upper: null, from: null } },
-    { op: 'state', path: '/c', state: { whiteout: true, upper: 'created', from: null } },
-    { op: 'state', path: '/m', state: { whiteout: false, upper: 'modified', from: '/old\nname' } },
-    { op: 'state', path: '/n', state: { whiteout: false, upper: null, from: null } },
+    { op: 'state', path: '/a b', state: { whiteout: true, upper: null, from: null, pinned: false } },
+    { op: 'state', path: '/c', state: { whiteout: true, upper: 'created', from: null, pinned: false } },
+    { op: 'state', path: '/l', state: { whiteout: false, upper: 'created', from: null, pinned: true } },
+    { op: 'state', path: '/m', state: { whiteout: false, upper: 'modified', from: '/old\nname', pinned: false } },
+    { op: 'state', path: '/n', state: { whiteout: false, upper: null, from: null, pinned: false } },
     { op: 'move', from: '/x', to: '/y z' },
     { op: 'clear', path: '/gone' },
   ];
@@ -36,7 +37,7 @@ test('every record kind round-trips through one line', () => {
 });
 
 test('records that could escape the overlay or make no sense are rejected with a reason', () => {
-  for (const bad of ['C ../etc/passwd', 'C /a/../../etc', 'D relative', 'CM /x', 'R /x', 'Q /x', 'C /a//b', 'C /a\\x00b', 'C /a\\q']) {
+  for (const bad of ['C ../etc/passwd', 'C /a/../../etc', 'D relative', 'CM /x', 'P /x', 'MP /x', 'R /x', 'Q /x', 'C /a//b', 'C /a\\x00b', 'C /a\\q']) {
     assert.throws(() => parseRecord(bad), Error, bad);
   }
 });
@@ -59,7 +60,7 @@ test('a torn last line is ignored with a warning, and the next record starts on 
   const { log, loaded } = MetaLog.open(file);
   assert.deepEqual(loaded.records.map((r) => r.op === 'state' && r.path), ['/ok']);
   assert.match(loaded.warnings.join('\n'), /cut off/);
-  log.append({ op: 'state', path: '/next', state: { whiteout: false, upper: 'created', from: null } });
+  log.append({ op: 'state', path: '/next', state: { whiteout: false, upper: 'created', from: null, pinned: false } });
   log.close();
   const again = MetaLog.open(file);
   assert.deepEqual(again.loaded.records.map((r) => r.op === 'state' && r.path), ['/ok', '/next']);
@@ -82,7 +83,7 @@ test('5,000 creates append 5,000 lines and never rewrite the file', () => {
   const { log } = MetaLog.open(file);
   const ino = fs.statSync(file).ino;
   for (let i = 0; i < 5000; i++) {
-    log.append({ op: 'state', path: `/f${i}`, state: { whiteout: false, upper: 'created', from: null } });
+    log.append({ op: 'state', path: `/f${i}`, state: { whiteout: false, upper: 'created', from: null, pinned: false } });
     assert.equal(log.needsCompaction(i + 1), false, `compaction wanted after ${i + 1} creates`);
   }
   log.close();
@@ -95,11 +96,11 @@ test('churn triggers compaction, which rewrites the live state atomically', () =
   const { log } = MetaLog.open(file);
   let appended = 0;
   while (!log.needsCompaction(1)) {
-    log.append({ op: 'state', path: '/churn', state: { whiteout: false, upper: appended % 2 ? 'created' : null, from: null } });
+    log.append({ op: 'state', path: '/churn', state: { whiteout: false, upper: appended % 2 ? 'created' : null, from: null, pinned: false } });
     appended += 1;
   }
   assert.ok(appended > 1000 && appended < 10000, `compaction after ${appended} lines`);
-  log.compact([{ op: 'state', path: '/churn', state: { whiteout: false, upper: 'created', from: null } }]);
+  log.compact([{ op: 'state', path: '/churn', state: { whiteout: false, upper: 'created', from: null, pinned: false } }]);
   log.close();
   assert.equal(fs.readFileSync(file, 'utf8'), `${META_HEADER}\nC /churn\n`);
 });

@@ -184,26 +184,26 @@ async function convert(ctx: ConvertContext, dir: string, baseDir: string | null)
     const renamedFrom = folder.renamed.get(name);
     await copyEntry(ctx.legacy, path, ctx.storage.upper(path));
     if (renamedFrom !== undefined && isDir(st)) {
-      if (renamedFrom !== natural) ctx.state(path, { whiteout: naturalStat !== null, upper: null, from: renamedFrom });
+      if (renamedFrom !== natural) ctx.state(path, { whiteout: naturalStat !== null, upper: null, from: renamedFrom, pinned: false });
       await convertDir(ctx, path, st, renamedFrom);
     } else if (naturalStat !== null && !folder.deleted.has(name) && typeOf(naturalStat) === typeOf(st)) {
-      if (!isDir(st)) ctx.state(path, { whiteout: false, upper: 'modified', from: null });
+      if (!isDir(st)) ctx.state(path, { whiteout: false, upper: 'modified', from: null, pinned: false });
       else await convertDir(ctx, path, st, natural);
     } else {
       if (folder.deleted.has(name) && naturalStat === null) ctx.findings.push(`${toDisplay(path)}: a stale deletion (base has no such entry) of an entry storage re-created; kept it as new`);
-      ctx.state(path, { whiteout: naturalStat !== null, upper: 'created', from: null });
+      ctx.state(path, { whiteout: naturalStat !== null, upper: 'created', from: null, pinned: false });
       if (isDir(st)) await convertDir(ctx, path, st, null);
     }
   }
   for (const [name, from] of folder.renamed) {
     if (present.includes(name)) continue;
     const natural = baseDir === null ? null : join(baseDir, name);
-    ctx.state(join(dir, name), { whiteout: natural !== null && ctx.base.lstat(natural) !== null, upper: null, from });
+    ctx.state(join(dir, name), { whiteout: natural !== null && ctx.base.lstat(natural) !== null, upper: null, from, pinned: false });
   }
   for (const name of folder.deleted) {
     if (present.includes(name) || folder.renamed.has(name)) continue;
     const natural = baseDir === null ? null : join(baseDir, name);
-    if (natural !== null && ctx.base.lstat(natural) !== null) ctx.state(join(dir, name), { whiteout: true, upper: null, from: null });
+    if (natural !== null && ctx.base.lstat(natural) !== null) ctx.state(join(dir, name), { whiteout: true, upper: null, from: null, pinned: false });
     else ctx.findings.push(`${toDisplay(join(dir, name))}: a stale deletion (base has no such entry); dropped it`);
   }
 }

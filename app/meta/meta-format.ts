@@ -2,7 +2,7 @@
  * The META file's text format, version 1 (documented in README.md).
  *
  *   minifo-meta 1
- *   <flags> <path> [<from>]   the full state of one path; flags are letters from D C M R, or '-' for none
+ *   <flags> <path> [<from>]   the full state of one path; flags are letters from D C M R P, or '-' for none
  *   V <from> <to>             move the state at and under <from> to <to> (a rename)
  *   X <path>                  clear the state at and under <path> (an rmdir, a revert)
  *
@@ -22,6 +22,11 @@ export interface PathState {
   upper: 'created' | 'modified' | null;
   /** R: this path shows this base path (a rename of a base-backed entry). */
   from: string | null;
+  /**
+   * P (with C only): a hard link made through the mount to a file whose inode number came from base. The
+   * storage file keeps that number (an xattr), which this name shows for as long as it exists.
+   */
+  pinned: boolean;
 }
 
 export type MetaRecord =
@@ -72,7 +77,7 @@ export function unescapePath(text: string): string {
 
 export function formatFlags(state: PathState): string {
   const flags = (state.whiteout ? 'D' : '') + (state.upper === 'created' ? 'C' : '') +
-    (state.upper === 'modified' ? 'M' : '') + (state.from !== null ? 'R' : '');
+    (state.upper === 'modified' ? 'M' : '') + (state.from !== null ? 'R' : '') + (state.pinned ? 'P' : '');
   return flags === '' ? '-' : flags;
 }
 
@@ -108,14 +113,16 @@ export function parseRecord(line: string): MetaRecord {
     arity(2);
     return { op: 'clear', path: path(1) };
   }
-  if (!/^(-|D?C?M?R?)$/.test(kind) || kind === '') throw new Error(`unknown record kind "${kind}"`);
+  if (!/^(-|D?C?M?R?P?)$/.test(kind) || kind === '') throw new Error(`unknown record kind "${kind}"`);
   if (kind.includes('C') && kind.includes('M')) throw new Error('a path cannot be both created (C) and modified (M)');
+  if (kind.includes('P') && !kind.includes('C')) throw new Error('only a created path (C) can have a pinned inode number (P)');
   const renamed = kind.includes('R');
   arity(renamed ? 3 : 2);
   const state: PathState = {
     whiteout: kind.includes('D'),
     upper: kind.includes('C') ? 'created' : kind.includes('M') ? 'modified' : null,
     from: renamed ? path(2) : null,
+    pinned: kind.includes('P'),
   };
   return { op: 'state', path: path(1), state };
 }

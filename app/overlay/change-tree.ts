@@ -20,6 +20,7 @@ export class ChangeNode {
   whiteout = false;
   upper: Upper = null;
   from: string | null = null;
+  pinned = false;
   /** How many children have a `from`: a folder's link count scans its children only when some do. */
   redirectedChildren = 0;
 
@@ -41,7 +42,7 @@ export class ChangeNode {
   }
 
   state(): PathState {
-    return { whiteout: this.whiteout, upper: this.upper === 'parent' ? null : this.upper, from: this.from };
+    return { whiteout: this.whiteout, upper: this.upper === 'parent' ? null : this.upper, from: this.from, pinned: this.pinned };
   }
 }
 
@@ -77,6 +78,7 @@ export class ChangeTree {
     if (path !== ROOT) this.get(parentOf(path))!.redirectedChildren += Number(state.from !== null) - Number(node.from !== null);
     node.whiteout = state.whiteout;
     node.from = state.from;
+    node.pinned = state.pinned;
     node.upper = state.upper ?? (node.upper === 'parent' ? 'parent' : null);
     this.prune(path);
   }

@@ -39,7 +39,7 @@ function adopt(overlay: Overlay, path: string, entry: fs.Dirent<Buffer>, node: C
   }
   const upper = sameType ? 'modified' : 'created';
   const whiteout = node?.whiteout === true || (base !== null && !sameType);
-  overlay.record(path, { whiteout, upper, from: node?.from ?? null });
+  overlay.record(path, { whiteout, upper, from: node?.from ?? null, pinned: upper === 'created' && node?.pinned === true });
   found.push(`${toDisplay(path)} is in storage but META did not list it; listed it as ${upper}`);
 }
 
@@ -65,5 +65,5 @@ function dropMissing(overlay: Overlay, path: string, node: ChangeNode, seen: Set
     whiteout = false;
     changed = true;
   }
-  if (changed) overlay.record(path, { whiteout, upper, from });
+  if (changed) overlay.record(path, { whiteout, upper, from, pinned: node.pinned && upper === 'created' });
 }

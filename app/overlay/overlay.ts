@@ -356,10 +356,11 @@ export class Overlay {
     this.ensureUpperDir(parentOf(path));
     const upperSource = this.storage.upper(source);
     const upperIno = FROM_STORAGE | (this.lstatUpper(source)!.ino & MASK_INO);
-    // The second name will resolve as 'created': pin the inode number the first name shows.
-    if (r.stat.ino !== upperIno && (IS_ROOT || isRegular(r.stat))) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
+    // The new name is 'created': it shows the inode number the first name shows through a pin on the storage file.
+    const pinned = r.stat.ino !== upperIno && (IS_ROOT || isRegular(r.stat));
+    if (pinned) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
     fs.linkSync(upperSource, this.storage.upper(path));
-    this.recordCreated(path);
+    this.recordCreated(path, pinned);
     this.changed(source, path);
     return this.mustResolve(path);
   }
@@ -368,7 +369,7 @@ export class Overlay {
     const r = this.mustResolve(path);
     if (isDir(r.stat)) throw new FsError('EISDIR', path);
     if (r.upper) fs.unlinkSync(this.storage.upper(path));
-    this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null });
+    this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null, pinned: false });
     this.changed(path);
   }
 
@@ -379,7 +380,7 @@ export class Overlay {
     if (this.readdir(path).length > 0) throw new FsError('ENOTEMPTY', path);
     if (r.upper) fs.rmdirSync(this.storage.upper(path));
     this.clearSubtree(path);
-    this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null });
+    this.record(path, { whiteout: this.naturalBaseExists(path), upper: null, from: null, pinned: false });
     this.changed(path);
   }
 
@@ -414,8 +415,8 @@ export class Overlay {
     const redirect = sourceBase !== null && sourceBase !== this.naturalBasePath(to) ? sourceBase : null;
     const upper = moved?.upper === 'created' || moved?.upper === 'modified' ? moved.upper : null;
     const isNaturalBaseOfTarget = sourceBase !== null && redirect === null;
-    this.record(to, { whiteout: !isNaturalBaseOfTarget && this.naturalBaseExists(to), upper, from: redirect });
-    this.record(from, { whiteout: this.naturalBaseExists(from), upper: null, from: null });
+    this.record(to, { whiteout: !isNaturalBaseOfTarget && this.naturalBaseExists(to), upper, from: redirect, pinned: upper === 'created' && moved!.pinned });
+    this.record(from, { whiteout: this.naturalBaseExists(from), upper: null, from: null, pinned: false });
     this.changed(from, to);
   }
 
@@ -582,7 +583,7 @@ export class Overlay {
 
   private markModified(path: string): void {
     const node = this.tree.ensure(path);
-    this.record(path, { whiteout: node.whiteout, upper: 'modified', from: node.from });
+    this.record(path, { whiteout: node.whiteout, upper: 'modified', from: node.from, pinned: false });
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
@@ -614,8 +615,8 @@ export class Overlay {
     chown({ uid: caller.uid, gid: setgid ? Number(dir.gid) : caller.gid });
   }
 
-  private recordCreated(path: string): void {
-    this.record(path, { whiteout: this.naturalBaseExists(path), upper: 'created', from: null });
+  private recordCreated(path: string, pinned = false): void {
+    this.record(path, { whiteout: this.naturalBaseExists(path), upper: 'created', from: null, pinned });
     this.changed(path);
   }
 
@@ -679,7 +680,7 @@ export class Overlay {
     const base = shown?.base ?? null;
     let ino: bigint;
     if (shown) ino = this.baseIno(shown.base, shown.basePath);
-    else if (upper.nlink > 1n && !isDir(upper)) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_INO));
+    else if (node.pinned) ino = this.pinnedIno(path) ?? (FROM_STORAGE | (upper.ino & MASK_INO));
     else ino = FROM_STORAGE | (upper.ino & MASK_INO);
     // A folder merged from storage and base has no meaningful link count; report 1 as overlayfs does.
     const nlink = base && isDir(upper) ? 1n : isDir(upper) ? upper.nlink + this.renamedInFolders(node) : upper.nlink;
