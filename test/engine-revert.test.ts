@@ -81,6 +81,27 @@ test('undo of a revert puts the discarded changes back, in storage and in the mo
     assert.equal(minifoOk(['status', f.mnt, '--json']), before);
   }));
 
+test('reverting a file that has hard links made through the mount leaves each link its content, link count and own st_ino; undo brings the name back', () =>
+  overlay(async (f) => {
+    const baseIno = fs.statSync(f.m('c.txt')).ino;
+    fs.linkSync(f.m('c.txt'), f.m('link'));
+    fs.appendFileSync(f.m('link'), 'through the link\n');
+    fs.writeFileSync(f.m('new'), 'new\n');
+    fs.linkSync(f.m('new'), f.m('new-link'));
+    const view = (): Record<string, string> => Object.fromEntries(['c.txt', 'link', 'new', 'new-link'].map((n) => {
+      const st = fs.lstatSync(f.m(n), { throwIfNoEntry: false });
+      return [n, st ? `${fs.readFileSync(f.m(n), 'utf8').trim().replace(/\n/g, '|')} nlink=${st.nlink} ${st.ino === baseIno ? 'base-ino' : 'own-ino'}` : 'missing'];
+    }));
+    const reverted = await controlCall(f.mnt, 'revert', { paths: ['/c.txt', '/new'] });
+    const expected = { 'c.txt': 'base c nlink=1 base-ino', link: 'base c|through the link nlink=1 own-ino', new: 'missing', 'new-link': 'new nlink=1 own-ino' };
+    assert.deepEqual(view(), expected, 'after the revert');
+    assert.notEqual(fs.statSync(f.m('link')).ino, fs.statSync(f.m('new-link')).ino);
+    f.remount();
+    assert.deepEqual(view(), expected, 'after a remount');
+    await controlCall(f.mnt, 'undoRevert', { trashId: reverted.trashId! });
+    assert.deepEqual(view(), { 'c.txt': 'base c|through the link nlink=1 base-ino', link: 'base c|through the link nlink=1 own-ino', new: 'new nlink=1 own-ino', 'new-link': 'new nlink=1 own-ino' }, 'after the undo: each name back, as a file of its own');
+  }));
+
 test('undo refuses when the reverted paths changed since', () =>
   overlay(async (f) => {
     fs.writeFileSync(f.m('c.txt'), 'local c\n');

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { FsError } from '../errors';
 import type { Change, RevertResult } from '../control/protocol';
 import { formatRecord, parseRecord, type MetaRecord } from '../meta/meta-format';
-import { isWithin, join, nameOf, parentOf, ROOT, under } from '../paths';
+import { isWithin, join, nameOf, parentOf, ROOT, under, type OsPath } from '../paths';
 import type { Overlay } from './overlay';
 
 interface TrashManifest {
@@ -36,6 +36,7 @@ export function revertPaths(overlay: Overlay, paths: string[]): Promise<RevertRe
       const saved: MetaRecord[] = [...overlay.tree.records(root)];
       if (renameSource !== null) saved.push(...overlay.tree.records(renameSource));
       moveToTrash(overlay, root, trashDir);
+      separateTrashedLinks(overlay, root, trashDir, saved);
       overlay.clearSubtree(root);
       if (root === ROOT) overlay.resetRootMetadata();
       if (renameSource !== null) {
@@ -131,6 +132,35 @@ function moveToTrash(overlay: Overlay, p: string, trashDir: string): void {
   if (!hasStorage(overlay, p)) return;
   fs.mkdirSync(under(savedRoot, parentOf(p)), { recursive: true, mode: 0o700 });
   fs.renameSync(overlay.storage.upper(p), under(savedRoot, join(parentOf(p), nameOf(p))));
+}
+
+/**
+ * A trashed file may share its inode with names that were not reverted (hard links made through the mount):
+ * its trashed copy becomes a file of its own, so theirs stop counting it. When the trashed name was the base
+ * file's copy (modified), base's entry shows base's inode number again, so the names left stop claiming it.
+ */
+function separateTrashedLinks(overlay: Overlay, root: string, trashDir: string, saved: MetaRecord[]): void {
+  const savedRoot = path.join(trashDir, 'upper');
+  const modified = new Set(saved.flatMap((r) => (r.op === 'state' && r.state.upper === 'modified' ? [r.path] : [])));
+  const byInode = new Map<bigint, { files: OsPath[]; nlink: bigint; unpin: boolean }>();
+  const visit = (p: string): void => {
+    const file = under(savedRoot, p);
+    const st = fs.lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) {
+      for (const name of fs.readdirSync(file, { encoding: 'buffer' })) visit(join(p, name.toString('latin1')));
+    } else if (st.nlink > 1n) {
+      const shared = byInode.get(st.ino) ?? { files: [], nlink: st.nlink, unpin: false };
+      shared.files.push(file);
+      shared.unpin ||= modified.has(p);
+      byInode.set(st.ino, shared);
+    }
+  };
+  visit(root);
+  for (const { files, nlink, unpin } of byInode.values()) {
+    if (BigInt(files.length) === nlink) continue; // all its names were reverted together
+    files.forEach((file, i) => overlay.separateFromLinks(file, unpin && i === 0));
+  }
 }
 
 /** After putting storage folders back, the ones that only mirror base are 'parent' folders again. */
