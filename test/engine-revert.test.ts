@@ -83,23 +83,39 @@ test('undo of a revert puts the discarded changes back, in storage and in the mo
 
 test('reverting a file that has hard links made through the mount leaves each link its content, link count and own st_ino; undo brings the name back', () =>
   overlay(async (f) => {
-    const baseIno = fs.statSync(f.m('c.txt')).ino;
+    const baseIno = { 'c.txt': fs.statSync(f.m('c.txt')).ino, 'dir/b.txt': fs.statSync(f.m('dir/b.txt')).ino };
+    // Reverted: the base file's copy (c.txt), a link to a base file (b-link), and a new file (new).
     fs.linkSync(f.m('c.txt'), f.m('link'));
     fs.appendFileSync(f.m('link'), 'through the link\n');
+    fs.linkSync(f.m('dir/b.txt'), f.m('b-link'));
     fs.writeFileSync(f.m('new'), 'new\n');
     fs.linkSync(f.m('new'), f.m('new-link'));
-    const view = (): Record<string, string> => Object.fromEntries(['c.txt', 'link', 'new', 'new-link'].map((n) => {
+    const names = ['c.txt', 'link', 'dir/b.txt', 'b-link', 'new', 'new-link'];
+    const view = (): Record<string, string> => Object.fromEntries(names.map((n) => {
       const st = fs.lstatSync(f.m(n), { throwIfNoEntry: false });
-      return [n, st ? `${fs.readFileSync(f.m(n), 'utf8').trim().replace(/\n/g, '|')} nlink=${st.nlink} ${st.ino === baseIno ? 'base-ino' : 'own-ino'}` : 'missing'];
+      const ino = st?.ino === baseIno['c.txt'] ? 'ino of c.txt' : st?.ino === baseIno['dir/b.txt'] ? 'ino of b.txt' : 'own ino';
+      return [n, st ? `${fs.readFileSync(f.m(n), 'utf8').trim().replace(/\n/g, '|')} nlink=${st.nlink} ${ino}` : 'missing'];
     }));
-    const reverted = await controlCall(f.mnt, 'revert', { paths: ['/c.txt', '/new'] });
-    const expected = { 'c.txt': 'base c nlink=1 base-ino', link: 'base c|through the link nlink=1 own-ino', new: 'missing', 'new-link': 'new nlink=1 own-ino' };
+    const distinctInodes = (): void => {
+      const inos = names.flatMap((n) => fs.lstatSync(f.m(n), { throwIfNoEntry: false })?.ino ?? []);
+      assert.equal(new Set(inos).size, inos.length, `two of ${names.join(', ')} share an inode number: ${inos.join(' ')}`);
+    };
+    const reverted = await controlCall(f.mnt, 'revert', { paths: ['/c.txt', '/b-link', '/new'] });
+    const expected = {
+      'c.txt': 'base c nlink=1 ino of c.txt', link: 'base c|through the link nlink=1 own ino',
+      'dir/b.txt': 'base b nlink=1 ino of b.txt', 'b-link': 'missing', new: 'missing', 'new-link': 'new nlink=1 own ino',
+    };
     assert.deepEqual(view(), expected, 'after the revert');
-    assert.notEqual(fs.statSync(f.m('link')).ino, fs.statSync(f.m('new-link')).ino);
+    distinctInodes();
     f.remount();
     assert.deepEqual(view(), expected, 'after a remount');
+    distinctInodes();
     await controlCall(f.mnt, 'undoRevert', { trashId: reverted.trashId! });
-    assert.deepEqual(view(), { 'c.txt': 'base c|through the link nlink=1 base-ino', link: 'base c|through the link nlink=1 own-ino', new: 'new nlink=1 own-ino', 'new-link': 'new nlink=1 own-ino' }, 'after the undo: each name back, as a file of its own');
+    assert.deepEqual(view(), {
+      'c.txt': 'base c|through the link nlink=1 ino of c.txt', link: 'base c|through the link nlink=1 own ino',
+      'dir/b.txt': 'base b nlink=1 ino of b.txt', 'b-link': 'base b nlink=1 own ino', new: 'new nlink=1 own ino', 'new-link': 'new nlink=1 own ino',
+    }, 'after the undo: each name back, as a file of its own');
+    distinctInodes();
   }));
 
 test('undo refuses when the reverted paths changed since', () =>

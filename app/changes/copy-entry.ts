@@ -5,12 +5,11 @@
  */
 import * as fs from 'node:fs';
 import type { BaseLayer, Stat } from '../base/base-layer';
+import { isOwnXattr } from '../overlay/overlay';
 import { bytes, type OsPath } from '../paths';
 import { sys } from '../../native';
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
-/** minifo's own bookkeeping xattrs (user.minifo.*) describe storage, not the entry: never copied. */
-const OWN_XATTR_PREFIX = 'user.minifo.';
 const isRoot = process.getuid?.() === 0;
 
 export function typeOf(st: Stat): number {
@@ -45,7 +44,8 @@ export function applyMetadata(layer: BaseLayer, path: string, st: Stat, target: 
   const isLink = typeOf(st) === S_IFLNK;
   if (isRoot) fs.lchownSync(target, Number(st.uid), Number(st.gid));
   if (!isLink) fs.chmodSync(target, Number(st.mode) & 0o7777);
-  const wanted = layer.listXattrs(path).filter((name) => !name.startsWith(OWN_XATTR_PREFIX));
+  // minifo's own bookkeeping xattrs describe storage, not the entry: never copied.
+  const wanted = layer.listXattrs(path).filter((name) => !isOwnXattr(name));
   for (const name of sys.llistxattr(target).map((b) => b.toString('latin1'))) {
     if (!wanted.includes(name)) sys.lremovexattr(target, bytes(name));
   }

@@ -534,32 +534,15 @@ export class Overlay {
     }
   }
 
-  /** Gives a new storage entry the base entry's owner, mode, xattrs and times. */
+  /** Gives a new storage entry the base entry's owner, mode, xattrs and times (times last: the others touch ctime only). */
   private copyMetadata(base: Stat, target: OsPath, basePath: string): void {
-    applyMetadata(base, target, this.base.listXattrs(basePath).map((name) => [bytes(name), this.base.getXattr(basePath, name)]));
-  }
-
-  /**
-   * Makes a storage file that shares its inode with other names (hard links made through the mount) a copy of
-   * its own: a reverted name's file in the trash, so the names left keep their link count. `unpin`: the file
-   * was the name showing base's inode number, which base's entry shows again, so the names left stop claiming it.
-   */
-  separateFromLinks(file: OsPath, unpin: boolean): void {
-    if (unpin && sys.llistxattr(file).some((name) => name.toString('latin1') === INO_XATTR)) sys.lremovexattr(file, INO_XATTR);
-    const st = fs.lstatSync(file, { bigint: true });
-    const type = Number(st.mode & BigInt(S_IFMT));
-    const copy = this.storage.workPath('separate');
-    try {
-      if (type === S_IFREG) fs.copyFileSync(file, copy, fs.constants.COPYFILE_FICLONE);
-      else if (type === S_IFLNK) fs.symlinkSync(fs.readlinkSync(file, { encoding: 'buffer' }), copy);
-      else sys.mknod(copy, Number(st.mode), Number(st.rdev));
-      const xattrs = sys.llistxattr(file).filter((name) => !isOwnXattr(name.toString('latin1')));
-      applyMetadata(st, copy, xattrs.map((name) => [name, sys.lgetxattr(file, name)]));
-      fs.renameSync(copy, file);
-    } catch (error) {
-      fs.rmSync(copy, { force: true });
-      throw error;
+    const isLink = (base.mode & BigInt(S_IFMT)) === BigInt(S_IFLNK);
+    if (IS_ROOT) fs.lchownSync(target, Number(base.uid), Number(base.gid));
+    if (!isLink) fs.chmodSync(target, Number(base.mode) & 0o7777);
+    for (const name of this.base.listXattrs(basePath)) {
+      sys.lsetxattr(target, bytes(name), this.base.getXattr(basePath, name), 0);
     }
+    sys.utimens(target, base.atimeNs, base.mtimeNs);
   }
 
   /** Makes sure a folder exists in storage, creating missing ones as mirrors of their base folders. */
@@ -717,6 +700,14 @@ export class Overlay {
     return count;
   }
 
+  /**
+   * Makes the names sharing a storage file's inode stop showing base's inode number (the pin link() set), for
+   * when base's entry shows that number again: a revert of the base file's copy.
+   */
+  unpin(file: OsPath): void {
+    if (sys.llistxattr(file).some((name) => name.toString('latin1') === INO_XATTR)) sys.lremovexattr(file, INO_XATTR);
+  }
+
   private pinnedIno(path: string): bigint | null {
     try {
       return BigInt(sys.lgetxattr(this.storage.upper(path), INO_XATTR).toString());
@@ -733,15 +724,7 @@ function damaged(detail: string): FsError {
   return new FsError('EIO', detail);
 }
 
-/** Owner, mode, xattrs, then times (the others touch ctime only). */
-function applyMetadata(st: Stat, target: OsPath, xattrs: Array<[Buffer, Buffer]>): void {
-  if (IS_ROOT) fs.lchownSync(target, Number(st.uid), Number(st.gid));
-  if ((st.mode & BigInt(S_IFMT)) !== BigInt(S_IFLNK)) fs.chmodSync(target, Number(st.mode) & 0o7777);
-  for (const [name, value] of xattrs) sys.lsetxattr(target, name, value, 0);
-  sys.utimens(target, st.atimeNs, st.mtimeNs);
-}
-
-function isOwnXattr(name: string): boolean {
+export function isOwnXattr(name: string): boolean {
   return OWN_XATTR_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
 

@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { FsError } from '../errors';
 import type { Change, RevertResult } from '../control/protocol';
 import { formatRecord, parseRecord, type MetaRecord } from '../meta/meta-format';
-import { isWithin, join, nameOf, parentOf, ROOT, under, type OsPath } from '../paths';
+import { isWithin, join, nameOf, parentOf, ROOT, under } from '../paths';
+import { FolderBase } from '../base/folder-base';
+import { copyEntry } from '../changes/copy-entry';
 import type { Overlay } from './overlay';
 
 interface TrashManifest {
@@ -36,7 +38,7 @@ export function revertPaths(overlay: Overlay, paths: string[]): Promise<RevertRe
       const saved: MetaRecord[] = [...overlay.tree.records(root)];
       if (renameSource !== null) saved.push(...overlay.tree.records(renameSource));
       moveToTrash(overlay, root, trashDir);
-      separateTrashedLinks(overlay, root, trashDir, saved);
+      await separateTrashedLinks(overlay, root, trashDir, saved);
       overlay.clearSubtree(root);
       if (root === ROOT) overlay.resetRootMetadata();
       if (renameSource !== null) {
@@ -139,10 +141,11 @@ function moveToTrash(overlay: Overlay, p: string, trashDir: string): void {
  * its trashed copy becomes a file of its own, so theirs stop counting it. When the trashed name was the base
  * file's copy (modified), base's entry shows base's inode number again, so the names left stop claiming it.
  */
-function separateTrashedLinks(overlay: Overlay, root: string, trashDir: string, saved: MetaRecord[]): void {
+async function separateTrashedLinks(overlay: Overlay, root: string, trashDir: string, saved: MetaRecord[]): Promise<void> {
   const savedRoot = path.join(trashDir, 'upper');
+  const trash = new FolderBase(savedRoot);
   const modified = new Set(saved.flatMap((r) => (r.op === 'state' && r.state.upper === 'modified' ? [r.path] : [])));
-  const byInode = new Map<bigint, { files: OsPath[]; nlink: bigint; unpin: boolean }>();
+  const byInode = new Map<bigint, { paths: string[]; nlink: bigint; unpin: boolean }>();
   const visit = (p: string): void => {
     const file = under(savedRoot, p);
     const st = fs.lstatSync(file, { bigint: true, throwIfNoEntry: false });
@@ -150,16 +153,21 @@ function separateTrashedLinks(overlay: Overlay, root: string, trashDir: string, 
     if (st.isDirectory()) {
       for (const name of fs.readdirSync(file, { encoding: 'buffer' })) visit(join(p, name.toString('latin1')));
     } else if (st.nlink > 1n) {
-      const shared = byInode.get(st.ino) ?? { files: [], nlink: st.nlink, unpin: false };
-      shared.files.push(file);
+      const shared = byInode.get(st.ino) ?? { paths: [], nlink: st.nlink, unpin: false };
+      shared.paths.push(p);
       shared.unpin ||= modified.has(p);
       byInode.set(st.ino, shared);
     }
   };
   visit(root);
-  for (const { files, nlink, unpin } of byInode.values()) {
-    if (BigInt(files.length) === nlink) continue; // all its names were reverted together
-    files.forEach((file, i) => overlay.separateFromLinks(file, unpin && i === 0));
+  for (const { paths, nlink, unpin } of byInode.values()) {
+    if (BigInt(paths.length) === nlink) continue; // all its names were reverted together
+    if (unpin) overlay.unpin(under(savedRoot, paths[0]));
+    for (const p of paths) {
+      const copy = overlay.storage.workPath('separate');
+      await copyEntry(trash, p, copy);
+      fs.renameSync(copy, under(savedRoot, p));
+    }
   }
 }
 
