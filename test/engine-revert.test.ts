@@ -118,6 +118,20 @@ test('reverting a file that has hard links made through the mount leaves each li
     distinctInodes();
   }));
 
+test('reverting the deletion of a base file whose hard link lives on gives the link an inode number of its own', () =>
+  overlay(async (f) => {
+    const baseIno = fs.statSync(f.m('dir/sub/a.txt')).ino;
+    fs.linkSync(f.m('dir/sub/a.txt'), f.m('a-link'));
+    fs.appendFileSync(f.m('a-link'), 'kept\n');
+    fs.unlinkSync(f.m('dir/sub/a.txt'));
+    assert.equal(fs.statSync(f.m('a-link')).ino, baseIno, 'the link keeps the number while the base name is deleted');
+    const view = (): string[] => ['dir/sub/a.txt', 'a-link'].map((n) => `${n}: ${fs.readFileSync(f.m(n), 'utf8').trim().replace(/\n/g, '|')} ${fs.statSync(f.m(n)).ino === baseIno ? 'base ino' : 'own ino'}`);
+    await controlCall(f.mnt, 'revert', { paths: ['/dir/sub/a.txt'] });
+    assert.deepEqual(view(), ['dir/sub/a.txt: base a base ino', 'a-link: base a|kept own ino']);
+    f.remount();
+    assert.deepEqual(view(), ['dir/sub/a.txt: base a base ino', 'a-link: base a|kept own ino'], 'after a remount');
+  }));
+
 test('undo refuses when the reverted paths changed since', () =>
   overlay(async (f) => {
     fs.writeFileSync(f.m('c.txt'), 'local c\n');

@@ -356,9 +356,10 @@ export class Overlay {
     this.ensureUpperDir(parentOf(path));
     const upperSource = this.storage.upper(source);
     const upperIno = FROM_STORAGE | (this.lstatUpper(source)!.ino & MASK_INO);
-    // The new name is 'created': it shows the inode number the first name shows through a pin on the storage file.
+    // The new name is 'created': it shows the inode number the first name shows through a pin on the storage file,
+    // which names the base entry the number came from (see unpinShadowed). A pinned source has its pin already.
     const pinned = r.stat.ino !== upperIno && (IS_ROOT || isRegular(r.stat));
-    if (pinned) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(r.stat.ino.toString()), 0);
+    if (pinned && r.basePath !== null) sys.lsetxattr(upperSource, INO_XATTR, Buffer.from(`${r.stat.ino} ${r.basePath}`, 'latin1'), 0);
     fs.linkSync(upperSource, this.storage.upper(path));
     this.recordCreated(path, pinned);
     this.changed(source, path);
@@ -708,13 +709,43 @@ export class Overlay {
     if (sys.llistxattr(file).some((name) => name.toString('latin1') === INO_XATTR)) sys.lremovexattr(file, INO_XATTR);
   }
 
+  /**
+   * After a revert or its undo: a pinned number whose base entry shows again, not backed by storage, would give
+   * two objects one inode number, so the names holding it show storage's own from now on. Returns those names.
+   */
+  unpinShadowed(): string[] {
+    const pinned: string[] = [];
+    const redirected = new Set<string>();
+    for (const record of this.tree.records()) {
+      if (record.op !== 'state') continue;
+      if (record.state.pinned) pinned.push(record.path);
+      if (record.state.from !== null && record.state.upper === null) redirected.add(record.state.from);
+    }
+    return pinned.filter((path) => {
+      const basePath = this.pinOf(path)?.basePath;
+      if (basePath === undefined) return false;
+      const natural = this.resolve(basePath);
+      if (!redirected.has(basePath) && !(natural && !natural.upper && natural.basePath === basePath)) return false;
+      this.unpin(this.storage.upper(path));
+      return true;
+    });
+  }
+
   private pinnedIno(path: string): bigint | null {
+    return this.pinOf(path)?.ino ?? null;
+  }
+
+  /** The pin link() set: the inode number, then the base path it came from. */
+  private pinOf(path: string): { ino: bigint; basePath: string | undefined } | null {
+    let value: string;
     try {
-      return BigInt(sys.lgetxattr(this.storage.upper(path), INO_XATTR).toString());
+      value = sys.lgetxattr(this.storage.upper(path), INO_XATTR).toString('latin1');
     } catch (error) {
       if (hasCode(error, 'ENODATA')) return null;
       throw error;
     }
+    const space = value.indexOf(' ');
+    return space < 0 ? { ino: BigInt(value), basePath: undefined } : { ino: BigInt(value.slice(0, space)), basePath: value.slice(space + 1) };
   }
 }
 

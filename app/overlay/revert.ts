@@ -53,7 +53,7 @@ export function revertPaths(overlay: Overlay, paths: string[]): Promise<RevertRe
     if (manifest.paths.length === 0) return { reverted: [], trashId: null };
     fs.mkdirSync(trashDir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(trashDir, 'manifest.json'), JSON.stringify(manifest));
-    overlay.externallyChanged(touched);
+    overlay.externallyChanged([...touched, ...overlay.unpinShadowed()]);
     return { reverted: manifest.reverted, trashId: id };
   });
 }
@@ -90,7 +90,7 @@ export function undoRevert(overlay: Overlay, trashId: string): Promise<{ restore
     }
     for (const root of manifest.paths) markMirrorFolders(overlay, root);
     fs.rmSync(trashDir, { recursive: true, force: true });
-    overlay.externallyChanged([...manifest.paths, ...affectedPaths(manifest.reverted)]);
+    overlay.externallyChanged([...manifest.paths, ...affectedPaths(manifest.reverted), ...overlay.unpinShadowed()]);
     return { restored: manifest.reverted };
   });
 }
