@@ -211,6 +211,8 @@ export interface DebugStats {
   readaheadKib: number;
   /** The vCPU the reader thread keeps off (the JS thread's, reader.c); -1: none yet. */
   readerAvoidsCpu: number;
+  /** Times the JS thread moved off the vCPU the caller was found on (reader.c). */
+  jsThreadHops: number;
   /** Negotiated with the kernel at INIT (and not given up for want of privilege since). */
   passthrough: boolean;
   passthroughOpens: number;

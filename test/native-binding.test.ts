@@ -582,6 +582,27 @@ describe('native binding: the reader thread', () => {
       assert.deepEqual(allowedOf(pid, reader), everywhere.filter((cpu) => cpu !== avoided), 'the reader thread\'s vCPUs');
     });
   });
+
+  test('a caller on the JS thread\'s vCPU moves the JS thread off it, which is left unpinned', async (t) => {
+    if (os.availableParallelism() < 2) return t.skip('one vCPU: the JS thread has nowhere else to go');
+    await withServer({ entryTimeout: 0, attrTimeout: 0 }, async (s) => {
+      const pid = s.child.pid!;
+      fs.writeFileSync(path.join(s.source, 'f'), 'x');
+      const cpuOf = (tid: number): number => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[36]);
+      const hops = async (): Promise<number> => (await s.call<{ jsThreadHops: number }>('stats')).jsThreadHops;
+      const seen: string[] = [];
+      // The reader looks where the caller runs every 256 answers; 1,000 stats (no caching here) make a few looks.
+      for (let attempt = 0; attempt < 5 && (await hops()) === 0; attempt++) {
+        const js = cpuOf(pid);
+        seen.push(`caller pinned to the JS thread's vCPU ${js}`);
+        execFileSync('taskset', ['-c', String(js), 'stat', '-c', '%i', ...Array(1000).fill(path.join(s.mountpoint, 'f'))], { stdio: 'ignore' });
+      }
+      assert.ok((await hops()) >= 1, `the JS thread never moved: ${seen.join('; ')}`);
+      const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))![1];
+      const all = /Cpus_allowed_list:\s*(\S+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+      assert.equal(allowed, all, 'the JS thread may run anywhere again');
+    });
+  });
 });
 
 describe('native binding: lifecycle', () => {

@@ -168,7 +168,12 @@ struct reader {
   _Atomic uint64_t answers; /* written by the reader (debug counter) */
   _Atomic int js_cpu;    /* where the JS thread took the last request; -1 before the first */
   _Atomic int avoided_cpu; /* the vCPU the reader is kept off; -1: none */
+  uint32_t caller_pid;    /* the process of the request being handled */
+  unsigned since_look;    /* answers since the reader last looked where the caller runs */
+  _Atomic bool js_hop;    /* the caller runs on the JS thread's vCPU: the JS thread moves off it */
+  _Atomic uint64_t hops;  /* debug counter */
   struct reader_cpus *cpus; /* the vCPUs the reader may use (reader.c) */
+  _Atomic bool placing;   /* the reader places itself and the JS thread (until the kernel refuses) */
 };
 
 struct session {

@@ -1076,6 +1076,7 @@ static napi_value DebugStats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "readaheadKib", js_num(env, s->readahead_kib));
   napi_set_named_property(env, o, "answersByReader", js_num(env, (double)atomic_load(&s->reader.answers)));
   napi_set_named_property(env, o, "readerAvoidsCpu", js_num(env, atomic_load(&s->reader.avoided_cpu)));
+  napi_set_named_property(env, o, "jsThreadHops", js_num(env, (double)atomic_load(&s->reader.hops)));
   return o;
 }
 
