@@ -93,7 +93,7 @@ export interface StatFs {
   files: number; ffree: number; favail: number; namemax: number;
 }
 
-type Maybe<T> = Promise<T> | T;
+export type Maybe<T> = Promise<T> | T;
 
 /**
  * The engine. Every method may throw or reject with an FsError or any Error whose `.code` is an errno

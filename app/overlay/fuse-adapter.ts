@@ -4,7 +4,7 @@
  * decision is the Overlay's; this only turns nodeids into overlay paths and answers in the binding's terms.
  */
 import * as fs from 'node:fs';
-import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, OpenReply, Session, SetAttr, StatFs, AttrIn } from '../../native';
+import type { Caller, DirEntry, DirEntryPlus, Entry, FuseOps, Maybe, OpenReply, Session, SetAttr, StatFs, AttrIn } from '../../native';
 import { sys } from '../../native';
 import type { Stat } from '../base/base-layer';
 import { FsError, hasCode } from '../errors';
@@ -101,21 +101,21 @@ export class FuseAdapter implements FuseOps {
     return Buffer.from(this.overlay.readlink(this.mustPath(this.node(nodeid))), 'latin1');
   }
 
-  mknod(c: Caller, parent: number, name: string, mode: number, rdev: number): Promise<Entry> {
+  mknod(c: Caller, parent: number, name: string, mode: number, rdev: number): Maybe<Entry> {
     return this.change(() => {
       const dir = this.node(parent);
       return this.created(dir, name, this.overlay.mknod(c, this.childPath(dir, name), mode, rdev));
     });
   }
 
-  mkdir(c: Caller, parent: number, name: string, mode: number): Promise<Entry> {
+  mkdir(c: Caller, parent: number, name: string, mode: number): Maybe<Entry> {
     return this.change(() => {
       const dir = this.node(parent);
       return this.created(dir, name, this.overlay.mkdir(c, this.childPath(dir, name), mode | fs.constants.S_IFDIR));
     });
   }
 
-  symlink(c: Caller, target: string, parent: number, name: string): Promise<Entry> {
+  symlink(c: Caller, target: string, parent: number, name: string): Maybe<Entry> {
     return this.change(() => {
       const dir = this.node(parent);
       return this.created(dir, name, this.overlay.symlink(c, this.childPath(dir, name), target));
@@ -133,7 +133,7 @@ export class FuseAdapter implements FuseOps {
     });
   }
 
-  unlink(_c: Caller, parent: number, name: string): Promise<void> {
+  unlink(_c: Caller, parent: number, name: string): Maybe<void> {
     return this.change(() => {
       const dir = this.node(parent);
       this.overlay.unlink(this.childPath(dir, name));
@@ -141,7 +141,7 @@ export class FuseAdapter implements FuseOps {
     });
   }
 
-  rmdir(_c: Caller, parent: number, name: string): Promise<void> {
+  rmdir(_c: Caller, parent: number, name: string): Maybe<void> {
     return this.change(() => {
       const dir = this.node(parent);
       this.overlay.rmdir(this.childPath(dir, name));
@@ -149,7 +149,7 @@ export class FuseAdapter implements FuseOps {
     });
   }
 
-  rename(_c: Caller, parent: number, name: string, newParent: number, newName: string, flags: number): Promise<void> {
+  rename(_c: Caller, parent: number, name: string, newParent: number, newName: string, flags: number): Maybe<void> {
     return this.change(() => {
       const from = this.node(parent);
       const to = this.node(newParent);
@@ -175,7 +175,7 @@ export class FuseAdapter implements FuseOps {
     return opensForWrite(flags) ? this.change(openNow) : openNow();
   }
 
-  create(c: Caller, parent: number, name: string, mode: number, flags: number): Promise<{ entry: Entry; open: OpenReply }> {
+  create(c: Caller, parent: number, name: string, mode: number, flags: number): Maybe<{ entry: Entry; open: OpenReply }> {
     return this.change(() => {
       const dir = this.node(parent);
       const path = this.childPath(dir, name);
@@ -341,7 +341,7 @@ export class FuseAdapter implements FuseOps {
    * A change, run in the overlay's queue together with turning nodeids into paths and updating the
    * inode table: a change queued behind a rename must see the names that rename made.
    */
-  private change<T>(work: () => T | Promise<T>): Promise<T> {
+  private change<T>(work: () => T): T | Promise<Awaited<T>> {
     return this.overlay.serial(work);
   }
 

@@ -89,6 +89,8 @@ export class Overlay {
   private readonly pendingExternal: string[] = [];
   /** Changes started and not yet through (the kernel told of them included). */
   private changesUnderWay = 0;
+  /** Changes queued or under way: none, and a new one may start at once. */
+  private changesQueued = 0;
 
   private constructor(readonly base: BaseLayer, readonly storage: Storage, readonly meta: MetaLog) {
     const root = base.lstat(ROOT);
@@ -166,19 +168,39 @@ export class Overlay {
    * write, revert, merge) must run inside it, together with the caller's own bookkeeping: a copy-up
    * awaits its data copy, and no other change may see the world half-changed meanwhile.
    */
-  serial<T>(work: () => T | Promise<T>): Promise<T> {
-    const start = (): T | Promise<T> => {
+  serial<T>(work: () => T): T | Promise<Awaited<T>> {
+    const start = (): T => {
       this.changesUnderWay++;
       for (const listener of this.changeStartListeners) listener();
       return work();
     };
-    const run = this.queue.then(start, start);
+    this.changesQueued++;
+    if (this.changesQueued > 1) return this.finish(this.queue.then(() => Promise.resolve(start())));
+    // Nothing ahead of it: it starts now, and one that needs no await is answered without a promise (an unlink,
+    // a create: most of `tar xf` and `rm -rf`).
+    let result: T;
+    try {
+      result = start();
+    } catch (error) {
+      if (this.pendingExternal.length > 0) return this.finish(Promise.reject(error));
+      this.settled();
+      throw error;
+    }
+    if (result instanceof Promise || this.pendingExternal.length > 0) return this.finish(Promise.resolve(result));
+    this.settled();
+    return result;
+  }
+
+  private finish<T>(run: Promise<T>): Promise<T> {
     this.queue = run.catch(() => undefined);
     // Invalidating a kernel entry takes its folder's lock, which a create waiting in this queue may hold:
     // so the queue moves on first, and the caller hears back once the kernel has caught up.
-    return run.finally(() => this.flushExternalChanges()).finally(() => {
-      this.changesUnderWay--;
-    });
+    return run.finally(() => this.flushExternalChanges()).finally(() => this.settled());
+  }
+
+  private settled(): void {
+    this.changesUnderWay--;
+    this.changesQueued--;
   }
 
   // ---- resolution -------------------------------------------------------------------------------
