@@ -320,19 +320,27 @@ export class FuseAdapter implements FuseOps {
         session.setXattrFree(n.nodeid, false);
         for (const child of n.children?.values() ?? []) stack.push(child);
         if (open.has(n.nodeid)) this.letGo(n);
-        // Until the kernel has dropped an entry it may still open the node by that name, so a name is kept while
-        // it leads to the same object; one that now shows something else (or nothing) is let go. That holds for
-        // the node's other names too (hard links elsewhere), whose entries the kernel must then drop as well.
-        for (const link of [...n.links]) {
-          const parentPath = this.pathOf(link.parent);
-          const now = parentPath === null ? null : this.overlay.resolveChecked(join(parentPath, link.name));
-          if (now?.stat.ino === n.ino) continue;
-          this.detachName(link.parent, link.name);
-          if (link.parent !== dir || link.name !== name) pending.push(session.invalidateEntry(link.parent.nodeid, Buffer.from(link.name, 'latin1')));
+        // A file's other names (hard links) may show another object now, say when it was the base file's copy:
+        // those are let go too, and the kernel drops their entries.
+        if (n.links.length > 1) {
+          for (const link of [...n.links]) {
+            if ((link.parent !== dir || link.name !== name) && !this.stillLeadsTo(n, link.parent, link.name)) {
+              this.detachName(link.parent, link.name);
+              pending.push(session.invalidateEntry(link.parent.nodeid, Buffer.from(link.name, 'latin1')));
+            }
+          }
         }
       }
+      // Until the kernel has dropped its entry it may still open the node by this name, so the name is kept
+      // while it leads to the same object; a name that now shows something else (or nothing) is let go.
+      if (!node.stale && !this.stillLeadsTo(node, dir, name)) this.detachName(dir, name);
     }
     return pending;
+  }
+
+  private stillLeadsTo(node: InodeNode, dir: InodeNode, name: string): boolean {
+    const path = this.pathOf(dir);
+    return path !== null && this.overlay.resolveChecked(join(path, name))?.stat.ino === node.ino;
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
