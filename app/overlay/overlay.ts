@@ -728,7 +728,11 @@ export class Overlay {
    * when base's entry shows that number again: a revert of the base file's copy.
    */
   unpin(file: OsPath): void {
-    if (sys.llistxattr(file).some((name) => name.toString('latin1') === INO_XATTR)) sys.lremovexattr(file, INO_XATTR);
+    try {
+      sys.lremovexattr(file, INO_XATTR);
+    } catch (error) {
+      if (!hasCode(error, 'ENODATA')) throw error;
+    }
   }
 
   /**
@@ -757,7 +761,7 @@ export class Overlay {
     return this.pinOf(path)?.ino ?? null;
   }
 
-  /** The pin link() set: the inode number, then the base path it came from. */
+  /** The pin link() set: the inode number, then the base path it came from (pins from before P records have none). */
   private pinOf(path: string): { ino: bigint; basePath: string | undefined } | null {
     let value: string;
     try {
